@@ -1,0 +1,145 @@
+"""`m3w build`: load the config, run the DAG on the chosen runner, check the error budget."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from pipeline.config import ConfigError, config_hash, load_config
+
+LOCAL_RUNNER = "FnApiRunner"  # in-process and offline-safe (the default runner may fetch Prism)
+
+
+def pipeline_options(beam_args: list[str]):
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    args = list(beam_args)
+    if not any(a == "--runner" or a.startswith("--runner=") for a in args):
+        args.append(f"--runner={LOCAL_RUNNER}")
+    return PipelineOptions(args)
+
+
+def is_local(beam_args: list[str]) -> bool:
+    runner = LOCAL_RUNNER
+    for i, a in enumerate(beam_args):
+        if a.startswith("--runner="):
+            runner = a.split("=", 1)[1]
+        elif a == "--runner" and i + 1 < len(beam_args):
+            runner = beam_args[i + 1]
+    return runner in (LOCAL_RUNNER, "DirectRunner", "BundleBasedDirectRunner")
+
+
+def prepare_output(out_dir: str, chash: str, overwrite: bool) -> None:
+    """Refuse to mix two configs in one directory; clear leftovers of a killed run."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from pipeline.shard_writer import TMP_MARK
+
+    mpath = FileSystems.join(out_dir, "manifest.json")
+    if FileSystems.exists(mpath) and not overwrite:
+        with FileSystems.open(mpath) as fh:
+            old = json.loads(fh.read().decode())
+        if old.get("config_hash") != chash:
+            raise ConfigError(f"{out_dir} holds a build with another config; "
+                              "use --overwrite or another --output")
+    stale = [m.path for m in _list(out_dir) if TMP_MARK in m.path]
+    if overwrite:
+        stale = [m.path for m in _list(out_dir)]
+    if stale:
+        FileSystems.delete(stale)
+
+
+def _list(out_dir: str):
+    from apache_beam.io.filesystems import FileSystems
+
+    found = []
+    for sub in ("shards/**", "rejects/*", "stats/*", "manifest.json*"):
+        for res in FileSystems.match([FileSystems.join(out_dir, sub)]):
+            found.extend(res.metadata_list)
+    return found
+
+
+def remove_unlisted(out_dir: str, manifest: dict[str, Any]) -> None:
+    """Delete shards and reject files a previous run left that this run did not write."""
+    from apache_beam.io.filesystems import FileSystems
+
+    keep = {FileSystems.join(out_dir, s["path"]) for src in manifest["sources"].values()
+            for s in src["shards"]}
+    keep |= {FileSystems.join(out_dir, r) for r in manifest.get("rejects", [])}
+    old = [m.path for m in _list(out_dir)
+           if ("/shards/" in m.path or "/rejects/" in m.path) and m.path not in keep]
+    if old:
+        FileSystems.delete(old)
+
+
+def run_build(cfg: dict[str, Any], out_dir: str, beam_args: list[str] | None = None,
+              progress: bool = True, overwrite: bool = False) -> dict[str, Any]:
+    """Run the whole build; returns the funnel. Raises BuildFailed past the error budget."""
+    import apache_beam as beam
+    from apache_beam.io.filesystems import FileSystems
+
+    from pipeline.build import build_graph
+    from pipeline.progress import Reporter
+
+    beam_args = list(beam_args or [])
+    if not cfg["sources"]["interleaved"]["input"]:
+        raise ConfigError("no input: give --input GLOB... or sources.interleaved.input")
+    out_dir = out_dir.rstrip("/")
+    prepare_output(out_dir, config_hash(cfg), overwrite)
+    opts = pipeline_options(beam_args)
+    show = progress and is_local(beam_args)
+    p = beam.Pipeline(options=opts)
+    build_graph(p, cfg, out_dir)
+    if show:
+        with Reporter():
+            p.run().wait_until_finish()
+    else:
+        p.run().wait_until_finish()
+    with FileSystems.open(FileSystems.join(out_dir, "manifest.json")) as fh:
+        manifest = json.loads(fh.read().decode())
+    remove_unlisted(out_dir, manifest)
+    with FileSystems.open(FileSystems.join(out_dir, "stats/funnel.json")) as fh:
+        funnel = json.loads(fh.read().decode())
+    check_error_budget(funnel, cfg["errors"]["max_error_rate"])
+    return funnel
+
+
+class BuildFailed(RuntimeError):
+    pass
+
+
+def check_error_budget(funnel: dict[str, Any], max_rate: float) -> None:
+    for stage in funnel["stages"]:
+        errors = sum(n for reason, n in stage["rejected_by_reason"].items()
+                     if reason.split(":", 1)[-1].startswith("error"))
+        if stage["stage"] == "read":  # unreadable files are input faults, not our errors
+            continue
+        if stage["in"] and errors / stage["in"] > max_rate:
+            raise BuildFailed(f"stage {stage['stage']}: {errors} unexpected errors in "
+                              f"{stage['in']} inputs exceeds errors.max_error_rate={max_rate}")
+
+
+def build_command(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from pipeline.stats_cmd import print_funnel
+
+    try:
+        cfg = load_config(args.config)
+        if args.input:
+            cfg["sources"]["interleaved"]["input"] = list(
+                cfg["sources"]["interleaved"]["input"]) + list(args.input)
+        if args.allow_network:
+            cfg["fetch"]["allowed_networks"] = list(cfg["fetch"]["allowed_networks"]) + list(
+                args.allow_network)
+        funnel = run_build(cfg, args.output, beam_args, progress=not args.no_progress,
+                           overwrite=args.overwrite)
+    except (ConfigError, ValueError) as exc:
+        print(f"m3w build: {exc}", file=sys.stderr)
+        return 2
+    except BuildFailed as exc:
+        print(f"m3w build FAILED: {exc}", file=sys.stderr)
+        return 1
+    print_funnel(funnel)
+    print(f"\nwrote {args.output}/manifest.json")
+    return 0

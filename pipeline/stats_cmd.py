@@ -1,0 +1,85 @@
+"""`m3w stats DIR`: the funnel stage by stage and the distributions, read from the written files
+only (stats/funnel.json, stats/summary.json, manifest.json), never from runner metrics."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from apache_beam.io.filesystems import FileSystems
+
+
+def _read_json(out_dir: str, rel: str) -> Any:
+    path = FileSystems.join(out_dir, rel)
+    if not FileSystems.exists(path):
+        return None
+    with FileSystems.open(path) as fh:
+        return json.loads(fh.read().decode())
+
+
+def load_stats(out_dir: str) -> dict[str, Any]:
+    funnel = _read_json(out_dir, "stats/funnel.json")
+    if funnel is None:
+        raise FileNotFoundError(f"{out_dir}: no stats/funnel.json (is this a build directory?)")
+    summary = _read_json(out_dir, "stats/summary.json") or {}
+    manifest = _read_json(out_dir, "manifest.json") or {"sources": {}}
+    t = funnel["totals"]
+    sources = {}
+    for name, src in manifest["sources"].items():
+        entry = {"weight": src["weight"], "samples": src["samples"], "shards": len(src["shards"])}
+        if name == "interleaved":
+            entry.update(input=t["html_records"], kept=t["documents"],
+                         rejected=t["rejected_documents"])
+        entry["summary"] = summary.get(name, {})
+        sources[name] = entry
+    return {"totals": t, "stages": funnel["stages"], "sources": sources,
+            "config_hash": manifest.get("config_hash")}
+
+
+def print_funnel(funnel: dict[str, Any], top: int = 8) -> None:
+    print(f"\n{'stage':<10}{'in':>10}{'out':>10}{'rejected':>10}  top reasons")
+    for s in funnel["stages"]:
+        reasons = list(s["rejected_by_reason"].items())[:top]
+        first = ", ".join(f"{r} {n}" for r, n in reasons[:3])
+        print(f"{s['stage']:<10}{s['in']:>10,}{s['out']:>10,}{s['rejected']:>10,}  {first}")
+        for r, n in reasons[3:]:
+            print(f"{'':<42}  {r} {n}")
+    t = funnel["totals"]
+    print("\n" + "  ".join(f"{k}={v:,}" for k, v in t.items()))
+
+
+def _print_summary(stats: dict[str, Any]) -> None:
+    for name, src in stats["sources"].items():
+        s = src.get("summary") or {}
+        print(f"\nsource {name}: {src['samples']:,} samples in {src['shards']} shards, "
+              f"weight {src['weight']}")
+        if "input" in src:
+            print(f"  input {src['input']:,} = kept {src['kept']:,} + rejected {src['rejected']:,}")
+        if not s.get("documents"):
+            continue
+        d = s["documents"]
+        print(f"  images/doc {s['images'] / d:.2f}   text chars/doc {s['text_chars'] / d:,.0f}")
+        print("  images per doc: " + "  ".join(f"{k}:{v}" for k, v in
+                                                s["images_per_document"].items()))
+        print("  top domains: " + ", ".join(f"{h} {n}" for h, n in s["top_domains"][:8]))
+
+
+def stats_command(args: argparse.Namespace) -> int:
+    try:
+        stats = load_stats(args.dir)
+    except FileNotFoundError as exc:
+        print(f"m3w stats: {exc}")
+        return 2
+    if args.json:
+        print(json.dumps(stats, indent=2, sort_keys=True))
+    else:
+        print_funnel(stats)
+        _print_summary(stats)
+    if args.plot:
+        from pipeline.plots import plot_stats
+
+        plot_stats(stats, args.plot)
+        if not args.json:
+            print(f"\nplot written to {args.plot}")
+    return 0

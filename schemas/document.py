@@ -1,0 +1,75 @@
+"""The interleaved Document: text and image nodes in page order, plus where it came from."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Union
+
+
+@dataclass
+class TextNode:
+    """A block of main-content text (paragraph, heading, list item, caption, table cell...)."""
+
+    text: str
+    tag: str = "p"
+
+
+@dataclass
+class ImageNode:
+    """An image at its place in the page. `src` is always an absolute URL.
+
+    `member` is the tar member suffix (e.g. ``"000.jpg"``) once the image is stored in a shard.
+    """
+
+    src: str
+    alt: str = ""
+    caption: str = ""
+    width: int | None = None
+    height: int | None = None
+    member: str | None = None
+    sha256: str | None = None
+
+
+Node = Union[TextNode, ImageNode]
+
+
+@dataclass
+class Document:
+    url: str
+    nodes: list[Node] = field(default_factory=list)
+    title: str = ""
+    crawl_date: str = ""
+    source_file: str = ""
+    source_offset: int = -1
+    language: str = ""
+    key: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """Text nodes joined in document order."""
+        return "\n".join(n.text for n in self.nodes if isinstance(n, TextNode))
+
+    @property
+    def images(self) -> list[ImageNode]:
+        return [n for n in self.nodes if isinstance(n, ImageNode)]
+
+    def to_dict(self) -> dict[str, Any]:
+        nodes = []
+        for n in self.nodes:
+            d = asdict(n)
+            d["type"] = "text" if isinstance(n, TextNode) else "image"
+            nodes.append(d)
+        out = asdict(self)
+        out["nodes"] = nodes
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Document:
+        nodes: list[Node] = []
+        for n in d.get("nodes", []):
+            n = dict(n)
+            kind = n.pop("type")
+            nodes.append(TextNode(**n) if kind == "text" else ImageNode(**n))
+        fields = {k: v for k, v in d.items() if k != "nodes" and k in cls.__dataclass_fields__}
+        return cls(nodes=nodes, **fields)
