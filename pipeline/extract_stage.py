@@ -74,9 +74,9 @@ class ExtractFn(beam.DoFn):
         try:
             doc, rejects = extract_record(rec, self.cfg)
         except Exception as exc:  # one bad page must not stop a build
-            doc, rejects = None, [Reject(source=rec.source_id, stage="extract",
-                                         filter=EXTRACT_FILTER, reason=f"error:{type(exc).__name__}",
-                                         url=rec.url, detail=str(exc)[:500])]
+            doc, rejects = None, [Reject(
+                source=rec.source_id, stage="extract", filter=EXTRACT_FILTER,
+                reason=f"error:{type(exc).__name__}", url=rec.url, detail=str(exc)[:500])]
         for r in rejects:
             yield pvalue.TaggedOutput(REJECTS, r)
         if doc is not None:

@@ -11,8 +11,8 @@ from schemas import Reject
 # Stages in funnel order. "in" of a stage is always out + rejected, and the cross-stage
 # identities (records_read == html + image + skipped; html == documents + rejected_documents)
 # are checked from independent counts by `m3w stats` and the tests.
-STAGES = ("read", "extract", "image", "document", "shard")
-DOCUMENT_STAGES = ("extract", "document")  # rejects here remove a whole document
+STAGES = ("read", "extract", "filter", "dedup", "image", "document", "shard")
+DOCUMENT_STAGES = ("extract", "filter", "dedup", "document")  # rejects remove a whole document
 
 
 def record_label(kind: str) -> tuple[str, ...]:
@@ -38,8 +38,9 @@ def build_funnel(counts: list[tuple[tuple[str, ...], int]]) -> dict[str, Any]:
         else:
             name = f"{label[2]}:{label[3]}"
             rejected[stage][name] = rejected[stage].get(name, 0) + n
+    extra = sorted((set(out) | set(rejected)) - set(STAGES))  # pair sources: one stage each
     stages = []
-    for stage in STAGES:
+    for stage in STAGES + tuple(extra):
         n_out = sum(out[stage].values()) if stage != "read" else 0
         n_rej = sum(rejected[stage].values())
         if stage == "read":
@@ -64,4 +65,9 @@ def build_funnel(counts: list[tuple[tuple[str, ...], int]]) -> dict[str, Any]:
         "images_stored": by["image"]["out"],
         "images_rejected": by["image"]["rejected"],
     }
-    return {"totals": totals, "stages": stages}
+    sources = {"interleaved": {"input": totals["html_records"], "kept": totals["documents"],
+                               "rejected": totals["rejected_documents"]}}
+    for stage in extra:
+        sources[stage] = {"input": by[stage]["in"], "kept": by[stage]["out"],
+                          "rejected": by[stage]["rejected"]}
+    return {"totals": totals, "stages": stages, "sources": sources}

@@ -85,7 +85,8 @@ class ResolveImagesFn(beam.DoFn):
 
             self._fetcher = make_fetcher(self.cfg["fetch"])
 
-    def _resolve(self, url: str, stored: list[tuple[str, bytes | None, str | None]]) -> ImageOutcome:
+    def _resolve(self, url: str, stored: list[tuple[str, bytes | None, str | None]]
+                 ) -> ImageOutcome:
         try:
             usable = sorted((s for s in stored if s[1]), key=lambda s: s[0])
             if usable:

@@ -17,7 +17,8 @@ _lock = threading.Lock()
 _counts: dict[str, int] = {}
 _metrics: dict[str, object] = {}
 
-SHOWN = ("records_read", "documents_extracted", "images_resolved", "images_fetched", "documents_kept")
+SHOWN = ("records_read", "documents_extracted", "images_resolved", "images_fetched",
+         "documents_kept")
 
 
 def add(name: str, n: int = 1) -> None:

@@ -21,15 +21,22 @@ URL_LIST_SUFFIXES = (".txt", ".urls", ".parquet")
 
 
 def input_kind(path: str) -> str:
-    """"warc" or "urls", by file name; anything else is a usage error."""
+    """The kind of input file: "warc", "urls" or "unknown", by file name."""
     p = path.lower()
-    if p.endswith(WARC_SUFFIXES) or ".warc" in os.path.basename(p):
+    name = os.path.basename(p)
+    if p.endswith(WARC_SUFFIXES) or ".warc" in name or ".arc." in name:
         return "warc"
     if p.endswith(URL_LIST_SUFFIXES):
         return "urls"
-    raise ValueError(
-        f"{path}: unknown input type; expected {', '.join(WARC_SUFFIXES + URL_LIST_SUFFIXES)}"
-    )
+    return "unknown"
+
+
+def check_inputs(patterns: list[str]) -> None:
+    """Fail before the build starts when a pattern matches nothing (a typo, not bad data)."""
+    for pattern in patterns:
+        found = FileSystems.match([pattern])[0].metadata_list
+        if not found:
+            raise ValueError(f"--input {pattern}: no file matches")
 
 
 class ReadWarcFn(beam.DoFn):
@@ -145,8 +152,17 @@ class FetchPagesFn(beam.DoFn):
         return offsets
 
 
+def unknown_input(path: str) -> WebRecord:
+    progress.add("records_read")
+    return WebRecord(kind="skipped", url="", source=os.path.basename(path), offset=0,
+                     reason="unknown_input", detail=path)
+
+
 class ReadInputs(beam.PTransform):
-    """All inputs (globs of WARCs and URL lists) -> WebRecords, one per input record."""
+    """All inputs (globs of WARCs and URL lists) -> WebRecords, one per input record.
+
+    Globs are matched inside the pipeline, and each file is routed by its own name: a file
+    that is neither an archive nor a URL list becomes one skipped record, not a failure."""
 
     def __init__(self, patterns: list[str], cfg: dict[str, Any], out_dir: str) -> None:
         super().__init__()
@@ -156,35 +172,29 @@ class ReadInputs(beam.PTransform):
 
     def expand(self, pbegin):
         max_bytes = self.cfg["extract"]["max_page_bytes"]
-        warc_globs = [p for p in self.patterns if input_kind(p) == "warc"]
-        url_globs = [p for p in self.patterns if input_kind(p) == "urls"]
-        outputs = []
-        if warc_globs:
-            files = (
-                pbegin
-                | "WarcGlobs" >> beam.Create(warc_globs)
-                | "MatchWarcs" >> fileio.MatchAll()
-                | "WarcPaths" >> beam.Map(lambda m: m.path)
-                | "SpreadFiles" >> beam.Reshuffle()
-            )
-            outputs.append(files | "ReadWarc" >> beam.ParDo(ReadWarcFn(max_bytes)))
-        if url_globs:
-            fetch_cfg = self.cfg["fetch"]
-            archive = FileSystems.join(self.out_dir, "crawl") if fetch_cfg["archive"] else None
-            urls = (
-                pbegin
-                | "UrlGlobs" >> beam.Create(url_globs)
-                | "MatchUrlLists" >> fileio.MatchAll()
-                | "UrlListPaths" >> beam.Map(lambda m: m.path)
-                | "ReadUrlLists" >> beam.FlatMap(read_url_list)
-                | "GroupUrls" >> beam.Map(lambda u: (_url_group(u), u))
-                | "ByGroup" >> beam.GroupByKey()
-                | "BatchUrls" >> beam.FlatMap(_batches)
-            )
-            outputs.append(urls | "FetchPages" >> beam.ParDo(
-                FetchPagesFn(fetch_cfg, archive, max_bytes)))
-        if not outputs:
-            return pbegin | "NoInputs" >> beam.Create([])
-        if len(outputs) == 1:
-            return outputs[0]
-        return tuple(outputs) | "AllRecords" >> beam.Flatten()
+        fetch_cfg = self.cfg["fetch"]
+        archive = FileSystems.join(self.out_dir, "crawl") if fetch_cfg["archive"] else None
+        kinds = ("warc", "urls", "unknown")
+        files = (
+            pbegin
+            | "Globs" >> beam.Create(sorted(set(self.patterns)))
+            | "Match" >> fileio.MatchAll()
+            | "Paths" >> beam.Map(lambda m: m.path)
+            | "Distinct" >> beam.Distinct()
+            | "ByType" >> beam.Partition(lambda path, _: kinds.index(input_kind(path)), 3)
+        )
+        warc_records = (
+            files[0]
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "ReadWarc" >> beam.ParDo(ReadWarcFn(max_bytes))
+        )
+        fetched = (
+            files[1]
+            | "ReadUrlLists" >> beam.FlatMap(read_url_list)
+            | "GroupUrls" >> beam.Map(lambda u: (_url_group(u), u))
+            | "ByGroup" >> beam.GroupByKey()
+            | "BatchUrls" >> beam.FlatMap(_batches)
+            | "FetchPages" >> beam.ParDo(FetchPagesFn(fetch_cfg, archive, max_bytes))
+        )
+        unknown = files[2] | "Unknown" >> beam.Map(unknown_input)
+        return (warc_records, fetched, unknown) | "AllRecords" >> beam.Flatten()

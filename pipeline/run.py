@@ -87,6 +87,9 @@ def run_build(cfg: dict[str, Any], out_dir: str, beam_args: list[str] | None = N
     if not cfg["sources"]["interleaved"]["input"]:
         raise ConfigError("no input: give --input GLOB... or sources.interleaved.input")
     out_dir = out_dir.rstrip("/")
+    from pipeline.read_stage import check_inputs
+
+    check_inputs(list(cfg["sources"]["interleaved"]["input"]))
     prepare_output(out_dir, config_hash(cfg), overwrite)
     opts = pipeline_options(beam_args)
     show = progress and is_local(beam_args)

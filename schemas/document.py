@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass
@@ -30,7 +30,7 @@ class ImageNode:
     sha256: str | None = None
 
 
-Node = Union[TextNode, ImageNode]
+Node = TextNode | ImageNode
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The Beam stages with TestPipeline: kept and rejected outputs of extract and images."""
 
 import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
@@ -11,7 +12,7 @@ from scrapers.warc_read import WebRecord
 from tests.imagegen import image_bytes, truncated_jpeg
 from tests.warcgen import PROSE, page
 
-OPTIONS = ["--runner=FnApiRunner"]
+OPTIONS = PipelineOptions(["--runner=FnApiRunner"])
 
 
 def html(url: str, body: bytes, offset: int = 0) -> WebRecord:

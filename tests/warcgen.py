@@ -25,7 +25,8 @@ def warc_bytes(records: list[dict], gzip: bool = True) -> bytes:
             w.write_record(rec)
             continue
         if rtype == "request":
-            http = StatusAndHeaders("GET / HTTP/1.1", [("Host", "example.com")], is_http_request=True)
+            http = StatusAndHeaders("GET / HTTP/1.1", [("Host", "example.com")],
+                                    is_http_request=True)
             rec = w.create_warc_record(r["url"], "request", payload=io.BytesIO(b""),
                                        http_headers=http, warc_headers_dict=date)
             w.write_record(rec)
