@@ -6,9 +6,7 @@ import hashlib
 import io
 import json
 import os
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pyarrow.parquet as pq
 import pytest
@@ -17,62 +15,29 @@ from PIL import Image
 
 from pipeline.cli import main
 from tests.imagegen import image_bytes, png_bomb, truncated_jpeg
+from tests.localserver import LocalServer, Response, redirect, robots_txt
 from tests.warcgen import PROSE, page, warc_bytes
-
-
-class _Handler(BaseHTTPRequestHandler):
-    routes: dict = {}
-
-    def log_message(self, *args):  # keep test output quiet
-        pass
-
-    def do_GET(self):
-        route = self.routes.get(self.path)
-        if route is None:
-            self.send_response(404)
-            self.end_headers()
-            return
-        status, headers, body = route
-        if callable(body):
-            body = body()
-        self.send_response(status)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        try:
-            self.wfile.write(body)
-        except BrokenPipeError:  # the client gave up (the slow route is meant to time out)
-            pass
 
 
 @pytest.fixture(scope="module")
 def server():
-    handler = type("H", (_Handler,), {"routes": {}})
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield srv, handler.routes
-    srv.shutdown()
-    srv.server_close()
-
-
-def _slow():
-    time.sleep(2.0)
-    return image_bytes(100, 100)
+    with LocalServer(max_seconds=600) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory, server):
-    srv, routes = server
-    base = f"http://127.0.0.1:{srv.server_address[1]}"
-    routes.update({
-        "/robots.txt": (200, [("Content-Type", "text/plain")], b"User-agent: *\nAllow: /\n"),
-        "/http.png": (200, [("Content-Type", "image/png")], image_bytes(160, 120, "PNG", 3)),
-        "/loop": (302, [("Location", "/loop")], b""),
-        "/private": (302, [("Location", "http://10.0.0.1/x.jpg")], b""),
-        "/slow.jpg": (200, [("Content-Type", "image/jpeg")], _slow),
-    })
+    base = server.base_url
+    routes = {
+        "/robots.txt": robots_txt("User-agent: *\nAllow: /\n"),
+        "/http.png": (200, {"Content-Type": "image/png"}, image_bytes(160, 120, "PNG", 3)),
+        "/loop": redirect("/loop"),
+        "/private": redirect("http://10.0.0.1/x.jpg"),
+        "/slow.jpg": Response(200, {"Content-Type": "image/jpeg"}, image_bytes(100, 100),
+                              delay=2.0),
+    }
+    for path, route in routes.items():
+        server.route(path, route)
     d = tmp_path_factory.mktemp("warcs")
     good = page("Harbour", [PROSE, PROSE, PROSE], [f"{base}/warc.jpg", "/http.png"])
     small_only = page("Small", [PROSE, PROSE], ["/tiny.jpg", "/wide.jpg"])
