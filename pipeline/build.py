@@ -45,62 +45,80 @@ def skipped_reject(rec: WebRecord) -> Reject:
                   reason=rec.reason or "unknown", url=rec.url, detail=rec.detail)
 
 
-def build_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str) -> None:
-    """Add the whole build to pipeline ``p``. Writes everything under ``out_dir``."""
+def count_out(pcoll: beam.PCollection, stage: str, name: str) -> beam.PCollection:
+    """One funnel label per element of a stage's kept output."""
+    return pcoll | f"Out_{name}" >> beam.Map(lambda _: fn.out_label(stage))
+
+
+def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
+                      parts: dict[str, list]) -> beam.PCollection:
+    """Inputs -> kept (Document, {member: jpeg}) items; adds to parts' rejects and labels."""
     src = cfg["sources"]["interleaved"]
     records = p | "Read" >> ReadInputs(list(src["input"]), cfg, out_dir)
     by_kind = records | "ByKind" >> beam.Partition(
         lambda r, _: {"html": 0, "image": 1}.get(r.kind, 2), 3)
     html, images, skipped = by_kind[0], by_kind[1], by_kind[2]
+    parts["rejects"].append(skipped | "SkippedToRejects" >> beam.Map(skipped_reject))
+    parts["labels"].append(
+        records | "L_read" >> beam.Map(lambda r: fn.record_label(r.kind))
+        | "L_read_kept" >> beam.Filter(lambda lab: lab[2] != "skipped"))
 
     extracted = html | "Extract" >> beam.ParDo(ExtractFn(cfg)).with_outputs(REJECTS, main="docs")
     docs = extracted.docs
+    parts["rejects"].append(extracted[REJECTS])
+    parts["labels"].append(count_out(docs, "extract", "extract"))
+
     resolved = (docs, images) | "Images" >> ResolveImages(cfg)
     kept = resolved.kept
-
-    rejects = (
-        skipped | "SkippedToRejects" >> beam.Map(skipped_reject),
-        extracted[REJECTS],
-        resolved[REJECTS],
-    ) | "AllRejects" >> beam.Flatten()
+    parts["rejects"].append(resolved[REJECTS])
+    parts["labels"].append(kept | "L_images" >> beam.FlatMap(
+        lambda item: [fn.out_label("image")] * len(item[1])))
+    parts["labels"].append(count_out(kept, "document", "document"))
 
     samples = kept | "ToSamples" >> beam.Map(document_sample)
     shard_cfg = cfg["shards"]
     shards = samples | "WriteShards" >> WriteShards(
         out_dir, "interleaved", shard_cfg["max_samples"], shard_cfg["max_bytes"])
-    reject_files = rejects | "WriteRejects" >> WriteRejects(out_dir)
-
-    labels = (
-        records | "L_read" >> beam.Map(lambda r: fn.record_label(r.kind))
-        | "L_read_keep" >> beam.Filter(lambda lab: lab[2] != "skipped"),
-        rejects | "L_rejects" >> beam.Map(fn.reject_label),
-        docs | "L_extract" >> beam.Map(lambda _: fn.out_label("extract")),
-        kept | "L_images" >> beam.FlatMap(
-            lambda item: [fn.out_label("image")] * len(item[1])),
-        kept | "L_document" >> beam.Map(lambda _: fn.out_label("document")),
-        shards | "L_shard" >> beam.FlatMap(lambda s: [(("shard", "out", ""), s[1].samples)]),
-    )
-    unit_labels = labels[:5] | "UnitLabels" >> beam.Flatten()
-    counts = (
-        (unit_labels | "CountLabels" >> beam.combiners.Count.PerElement(), labels[5])
-        | "AllCounts" >> beam.Flatten()
-        | "SumCounts" >> beam.CombinePerKey(sum)
-        | "CountList" >> beam.combiners.ToList()
-    )
-    _ = counts | "WriteFunnel" >> beam.Map(write_funnel, out_dir)
-
+    parts["shards"].append(shards)
+    parts["weighted_labels"].append(
+        shards | "L_shard" >> beam.Map(lambda s: (("shard", "out", ""), s[1].samples)))
     summary = (
         kept | "Summarize" >> beam.Map(doc_summary)
         | "SummaryCombine" >> beam.CombineGlobally(SummaryFn())
     )
     _ = summary | "WriteSummary" >> beam.Map(
         lambda s: write_json(out_dir, "stats/summary.json", {"interleaved": s}))
+    return kept
+
+
+def build_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str) -> None:
+    """Add the whole build to pipeline ``p``. Writes everything under ``out_dir``."""
+    parts: dict[str, list] = {"rejects": [], "labels": [], "weighted_labels": [], "shards": []}
+    kept = None
+    if "interleaved" in cfg["sources"]:
+        kept = interleaved_graph(p, cfg, out_dir, parts)
+
+    rejects = tuple(parts["rejects"]) | "AllRejects" >> beam.Flatten(pipeline=p)
+    reject_files = rejects | "WriteRejects" >> WriteRejects(out_dir)
+    parts["labels"].append(rejects | "L_rejects" >> beam.Map(fn.reject_label))
+
+    unit = tuple(parts["labels"]) | "UnitLabels" >> beam.Flatten(pipeline=p)
+    counted = unit | "CountLabels" >> beam.combiners.Count.PerElement()
+    counts = (
+        (counted, *parts["weighted_labels"])
+        | "AllCounts" >> beam.Flatten(pipeline=p)
+        | "SumCounts" >> beam.CombinePerKey(sum)
+        | "CountList" >> beam.combiners.ToList()
+    )
+    _ = counts | "WriteFunnel" >> beam.Map(write_funnel, out_dir)
 
     chash = config_hash(cfg)
     vers = versions()
+    shards = tuple(parts["shards"]) | "AllShards" >> beam.Flatten(pipeline=p)
     shard_list = shards | "ShardList" >> beam.combiners.ToList()
     reject_list = reject_files | "RejectList" >> beam.combiners.ToList()
     _ = shard_list | "WriteManifest" >> beam.Map(
         lambda sl, rl: write_json(out_dir, "manifest.json", manifest(cfg, chash, sl, rl, vers)),
         rl=beam.pvalue.AsSingleton(reject_list),
     )
+    del kept
