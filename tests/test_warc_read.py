@@ -80,3 +80,26 @@ def test_garbage_input_yields_only_skipped_records():
     for junk in (b"this is not a warc file at all\n" * 10, bytes(range(256)) * 40, b""):
         out = kinds(junk)
         assert all(kind == "skipped" for kind, _ in out)
+
+
+def test_warc_writer_round_trips_deterministically():
+    from scrapers.warc_writer import WarcWriter
+
+    def write() -> tuple[bytes, list[int]]:
+        buf = io.BytesIO()
+        with WarcWriter(buf) as w:
+            offs = [w.write_response("http://a.example/p?q=1", b"<html>x</html>",
+                                     headers=[("Content-Type", "text/html")],
+                                     date="2024-05-06T07:08:09Z"),
+                    w.write_response("http://a.example/i.png", b"\x89PNG", status=200,
+                                     headers=[("Content-Type", "image/png")],
+                                     date="2024-05-06T07:08:09Z", with_request=False)]
+        return buf.getvalue(), offs
+
+    (data, offs), (again, _) = write(), write()
+    assert data == again
+    recs = list(iter_records(io.BytesIO(data), "w.warc.gz"))
+    assert [(r.kind, r.reason) for r in recs] == [("skipped", "warc_type"), ("html", None),
+                                                  ("image", None)]
+    assert [r.offset for r in recs[1:]] == offs
+    assert recs[1].payload == b"<html>x</html>" and recs[1].date == "2024-05-06T07:08:09Z"
