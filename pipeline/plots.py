@@ -38,12 +38,13 @@ def plot_stats(stats: dict[str, Any], path: str) -> None:
     ax = axes[1][0]
     ipd = summary.get("images_per_document", {})
     ax.bar([int(k) for k in ipd], list(ipd.values()), color="#3b7dd8")
+    ax.set_xticks(sorted(int(k) for k in ipd))
     ax.set_title("images per document")
     ax.set_xlabel("images")
 
     ax = axes[1][1]
-    hist = summary.get("text_chars_histogram", {})
-    ax.bar([str(k) for k in hist], list(hist.values()), color="#5aa469")
+    hist = sorted((int(k), v) for k, v in summary.get("text_chars_histogram", {}).items())
+    ax.bar([f"{k:,}" for k, _ in hist], [v for _, v in hist], color="#5aa469")
     ax.set_title("text characters per document (power-of-two buckets)")
     ax.tick_params(axis="x", rotation=45, labelsize=8)
     fig.tight_layout()

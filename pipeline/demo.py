@@ -1,0 +1,86 @@
+"""`m3w demo` (what `make demo` runs): generate a sample site, build it, show it, train on it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import yaml
+
+DEMO_CONFIG = {
+    "fetch": {
+        # The demo's image server runs on this machine: allow loopback explicitly, and only it.
+        "allowed_networks": ["127.0.0.0/8"],
+        "per_host_interval": 0.0,
+        "timeout": 5.0,
+        "retries": 1,
+    },
+    "shards": {"max_samples": 64},
+}
+
+
+def _section(title: str) -> None:
+    print(f"\n{'=' * 8} {title} {'=' * (80 - len(title))}", flush=True)
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    from pipeline.config import load_config
+    from pipeline.demo_site import SiteServer, generate_site, write_site_warc
+    from pipeline.inspect_cmd import inspect_command
+    from pipeline.run import run_build
+    from pipeline.stats_cmd import stats_command
+
+    out = os.path.abspath(args.output)
+    os.makedirs(os.path.join(out, "input"), exist_ok=True)
+    build_dir = os.path.join(out, "build")
+    cfg_path = os.path.join(out, "demo.yaml")
+    warc = os.path.join(out, "input", "site.warc.gz")
+    with SiteServer() as server:
+        _section("1. sample site")
+        t0 = time.perf_counter()
+        site = generate_site(seed=args.seed, n_pages=args.pages, base_url=server.base_url)
+        server.site = site
+        counts = write_site_warc(site, warc)
+        print(f"{counts['pages']} pages, {counts['images_in_warc']} images in {warc}, "
+              f"{counts['images_served']} served from {server.base_url} "
+              f"({time.perf_counter() - t0:.1f}s)")
+        config = dict(DEMO_CONFIG, sources={"interleaved": {"input": [warc]}})
+        with open(cfg_path, "w", encoding="utf-8") as fh:
+            yaml.safe_dump(config, fh, sort_keys=False)
+
+        _section("2. m3w build")
+        print(f"m3w build {cfg_path} --output {build_dir}")
+        t0 = time.perf_counter()
+        run_build(load_config(cfg_path), build_dir, overwrite=True)
+        print(f"build finished in {time.perf_counter() - t0:.1f}s")
+
+    _section("3. m3w stats")
+    plot = os.path.join(out, "stats.png")
+    stats_command(argparse.Namespace(dir=build_dir, json=False, plot=plot))
+
+    _section("4. m3w inspect")
+    shard_dir = os.path.join(build_dir, "shards", "interleaved")
+    shards = sorted(os.listdir(shard_dir)) if os.path.isdir(shard_dir) else []
+    if shards:
+        inspect_command(argparse.Namespace(shard=os.path.join(shard_dir, shards[0]), n=2,
+                                           chars=400))
+    code = _train(args, build_dir, out)
+    _section("done")
+    print(f"build: {build_dir}\nstats plot: {plot}\ntraining run: {os.path.join(out, 'run')}")
+    return code
+
+
+def _train(args: argparse.Namespace, build_dir: str, out: str) -> int:
+    try:
+        from train.cli import add_arguments, run
+    except ImportError as exc:
+        print(f"(training skipped: {exc})")
+        return 0
+    _section("5. m3w train --model tiny")
+    p = argparse.ArgumentParser(prog="m3w train")
+    add_arguments(p)
+    targs = p.parse_args(["--manifest", os.path.join(build_dir, "manifest.json"), "--model",
+                          "tiny", "--steps", str(args.train_steps), "--output",
+                          os.path.join(out, "run"), "--device", "cpu"])
+    return run(targs)
