@@ -1,0 +1,95 @@
+"""Build throughput on the generated sample site: documents/s per core, images/s, peak memory.
+
+Usage: python bench/build_bench.py [--pages 400] [--workers 1]
+Runs the real `m3w build` (local runner) on a generated site: pages and half of the images in
+a WARC, the other half fetched from a server on 127.0.0.1 (run in a child process, so its CPU
+time is not counted as the build's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import resource
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _serve(pages: int, seed: int, q) -> None:
+    from pipeline.demo_site import SiteServer, generate_site
+
+    with SiteServer() as srv:
+        srv.site = generate_site(seed=seed, n_pages=pages, base_url=srv.base_url)
+        q.put(srv.base_url)
+        time.sleep(3600)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pages", type=int, default=400)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=1, help="local runner processes")
+    a = ap.parse_args()
+    from pipeline.config import load_config
+    from pipeline.demo_site import generate_site, write_site_warc
+    from pipeline.run import run_build
+
+    q = mp.get_context("fork").Queue()
+    server = mp.get_context("fork").Process(target=_serve, args=(a.pages, a.seed, q),
+                                            daemon=True)
+    server.start()
+    base = q.get(timeout=120)
+    tmp = tempfile.mkdtemp(prefix="m3w-bench-")
+    site = generate_site(seed=a.seed, n_pages=a.pages, base_url=base)
+    warc = os.path.join(tmp, "site.warc.gz")
+    counts = write_site_warc(site, warc)
+    del site
+    cfg = load_config(overrides={
+        "sources": {"interleaved": {"input": [warc]}},
+        "fetch": {"allowed_networks": ["127.0.0.0/8"], "per_host_interval": 0.0},
+    })
+    beam_args = []
+    if a.workers > 1:
+        beam_args = [f"--direct_num_workers={a.workers}", "--direct_running_mode=multi_processing"]
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    funnel = run_build(cfg, os.path.join(tmp, "out"), beam_args, progress=False)
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server.terminate()
+    cpu = (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
+    if a.workers > 1:  # worker processes are children of the build
+        cpu += c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime
+    t = funnel["totals"]
+    pages = t["html_records"]
+    image_stage = next(s for s in funnel["stages"] if s["stage"] == "image")
+    # images decoded or fetched: not those the extractor skipped by rule (logos, pixels...)
+    images = t["images_stored"] + sum(n for r, n in image_stage["rejected_by_reason"].items()
+                                      if not r.startswith("image_rules"))
+    result = {
+        "pages": pages, "documents": t["documents"], "images_checked": images,
+        "images_stored": t["images_stored"], "warc_images": counts["images_in_warc"],
+        "served_images": counts["images_served"], "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2), "pages_per_s": round(pages / wall, 1),
+        "pages_per_cpu_s": round(pages / cpu, 1),
+        "documents_per_cpu_s": round(t["documents"] / cpu, 1),
+        "images_per_s": round(images / wall, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    print(f"build: {pages} pages -> {t['documents']} documents, {t['images_stored']} images "
+          f"stored of {images} checked, in {wall:.1f}s wall / {cpu:.1f}s CPU")
+    print(f"  pages/s {result['pages_per_s']}  pages per CPU-s {result['pages_per_cpu_s']}  "
+          f"documents per CPU-s {result['documents_per_cpu_s']}  images/s {result['images_per_s']}"
+          f"  peak RSS {result['peak_rss_mb']} MB")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
