@@ -1,0 +1,204 @@
+"""Image source resolution (src, lazy-loading attributes, srcset) and the rules that skip images.
+
+Reason codes: data_uri, svg, tracking_pixel, spacer, icon, logo, avatar, button, ad, no_src
+(and `boilerplate`, given by the extractor for images outside the main content).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+# Lazy-loading attributes, most specific (usually the full-size image) first.
+LAZY_ATTRS = (
+    "data-src", "data-original", "data-lazy-src", "data-hi-res-src", "data-full-src",
+    "data-lazy", "data-url", "data-echo", "data-actualsrc", "data-original-src",
+    "data-orig-src", "data-image", "data-img", "data-asset-url", "data-pagespeed-lazy-src",
+    "data-ll-src", "data-cfsrc", "data-defer-src", "data-delayed-url", "data-large-src",
+    "original-src", "data-high-res-src",
+)
+_LAZY_RANK = {name: i for i, name in enumerate(LAZY_ATTRS)}
+SRCSET_ATTRS = ("srcset", "data-srcset", "data-lazy-srcset", "data-original-set")
+
+_PLACEHOLDER = re.compile(
+    r"(?:^|[/_.-])(?:blank|spacer|placeholder|transparent|lazy|loading|loader|pixel|grey|gray|"
+    r"empty|clear|dot|1x1|trans)(?:[._-]|$)", re.I)
+_IMAGE_EXT = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp|tiff?|jfif|heic)(?:$|[?#])", re.I)
+_SVG = re.compile(r"\.svgz?(?:$|[?#])|^data:image/svg", re.I)
+_TRACKER = re.compile(
+    r"doubleclick\.net|google-analytics\.com|googletagmanager|facebook\.com/tr|"
+    r"scorecardresearch|quantserve|\.2o7\.net|omtrdc\.net|imrworldwide|chartbeat|"
+    r"pixel\.(?:wp|quantserve|facebook)|/pixel(?:\.gif|\.png|/|\?)|/beacon|/b/ss/|"
+    r"stats\.wordpress|/tracking/|/track(?:\.gif|\?)|hit(?:counter|s)?\.(?:gif|php)|"
+    r"counter\.(?:gif|php)|/__utm\.gif|bat\.bing|analytics\.|/1x1\.|statcounter|"
+    r"feeds\.feedburner\.com/~r/|sitemeter|nedstat|webtrends|/ping\?", re.I)
+_WORD = re.compile(r"[a-z0-9]+")
+_AD_WORDS = frozenset({"ad", "ads", "adv", "advert", "adverts", "advertisement", "advertising",
+                       "adserver", "adframe", "banner_ad", "sponsor", "sponsored", "adimage",
+                       "doubleclick", "adsense", "adservice", "adtech", "affiliate"})
+_ICON_WORDS = frozenset({"icon", "icons", "favicon", "emoji", "emoticon", "emoticons",
+                         "smiley", "smilies", "sprite", "sprites", "glyph", "rating", "stars",
+                         "flag16", "bullet", "arrow"})
+_ICON_DIRS = frozenset({"icon", "icons", "favicon", "emoji", "emoticons", "smilies"})
+_LOGO_WORDS = frozenset({"logo", "logos", "sitelogo"})
+_AVATAR_WORDS = frozenset({"avatar", "avatars", "gravatar", "userpic", "profilepic"})
+_BUTTON_WORDS = frozenset({"button", "buttons", "btn", "share", "sharing", "sharethis",
+                           "addthis", "facebook", "twitter", "pinterest", "linkedin",
+                           "whatsapp", "reddit", "tumblr", "email", "print", "rss", "feed",
+                           "subscribe", "badge", "badges"})
+_SPACER_WORDS = frozenset({"spacer", "blank", "transparent", "clear", "shim", "pixel",
+                           "placeholder", "dot", "trans", "1x1", "spc", "s"})
+
+
+@dataclass
+class ImageInfo:
+    """One image element as found in the page (src resolved, or the reason it has none)."""
+
+    src: str
+    alt: str
+    width: int | None
+    height: int | None
+    reason: str | None  # None: usable; otherwise a skip reason code
+
+
+def _int(v: str | None) -> int | None:
+    if not v:
+        return None
+    v = v.strip().lower().removesuffix("px").strip()
+    return int(v) if v.isdigit() and len(v) < 7 else None
+
+
+def largest_candidate(srcset: str) -> str | None:
+    """The largest srcset candidate: by `w` descriptor, else `x`, else the first listed."""
+    best, best_key = None, (-1.0, -1.0)
+    # Candidates are comma-separated; URLs may contain commas (e.g. Cloudinary), so split on
+    # ", " or "," followed by a URL-ish start when a descriptor preceded it.
+    for part in re.split(r",\s+|,(?=\s*(?:https?:)?/)", srcset):
+        bits = part.split()
+        if not bits or bits[0].startswith("data:"):
+            continue
+        w = x = 0.0
+        for d in bits[1:]:
+            try:
+                if d.endswith("w"):
+                    w = float(d[:-1])
+                elif d.endswith("x"):
+                    x = float(d[:-1])
+            except ValueError:
+                continue
+        key = (w, x if x else 1.0)
+        if key > best_key:
+            best, best_key = bits[0].rstrip(","), key
+    return best
+
+
+def _usable(url: str | None) -> bool:
+    if not url:
+        return False
+    url = url.strip()
+    return bool(url) and not url.startswith(("data:", "javascript:", "about:", "#"))
+
+
+def pick_source(attrs: dict[str, str | None], sources: list[str]) -> tuple[str | None, bool]:
+    """The raw URL for an image and whether only a data: URI was found.
+
+    Order: lazy-loading attributes (they hold the real image when present), then a real `src`,
+    then the largest srcset candidate (img, then <picture><source>).
+    """
+    src = attrs.get("src")
+    src = src.strip() if src else ""
+    lazy = [n for n in attrs if n in _LAZY_RANK]
+    for name in sorted(lazy, key=_LAZY_RANK.__getitem__) if len(lazy) > 1 else lazy:
+        v = attrs.get(name)
+        if _usable(v) and (_IMAGE_EXT.search(v) or "/" in v):
+            return v.strip(), False
+    if _usable(src) and not _PLACEHOLDER.search(src.rsplit("/", 1)[-1]):
+        return src, False
+    for name in SRCSET_ATTRS:
+        v = attrs.get(name)
+        if v:
+            cand = largest_candidate(v)
+            if cand:
+                return cand, False
+    for v in sources:
+        cand = largest_candidate(v)
+        if cand:
+            return cand, False
+    if _usable(src):
+        return src, False  # a placeholder-looking src is still better than nothing
+    return None, src.startswith("data:")
+
+
+def _words(*parts: str | None) -> set[str]:
+    out: set[str] = set()
+    for p in parts:
+        if p:
+            out.update(_WORD.findall(p.lower()))
+    return out
+
+
+def classify(url: str, attrs: dict[str, str | None], w: int | None, h: int | None) -> str | None:
+    """A skip reason for an image URL and its attributes, or None to keep it."""
+    if _SVG.search(url):
+        return "svg"
+    # width="0" alone usually means "unset"; 0x0, 1x1 and one side of 1-2 px are pixels.
+    if (w is not None and h is not None and w <= 2 and h <= 2) or w in (1, 2) or h in (1, 2) \
+            or _TRACKER.search(url):
+        return "tracking_pixel"
+    path = url.split("?", 1)[0]
+    fname = path.rsplit("/", 1)[-1].lower()
+    file_words = _words(fname)
+    host, _, dirs = path.split("//", 1)[-1].partition("/")
+    host_words = set(host.lower().split("."))
+    path_words = _words(dirs)
+    attr_words = _words(attrs.get("class"), attrs.get("id"))
+    small = w is not None and h is not None and w <= 32 and h <= 32
+    if file_words & _SPACER_WORDS and (fname.endswith(".gif") or small
+                                       or not _IMAGE_EXT.search(fname)):
+        return "spacer"
+    # "ad" alone is only trusted in a host name or a class/id: paths hold hex dirs ("/a/ad/").
+    if (host_words | attr_words) & _AD_WORDS or (path_words - {"ad"}) & _AD_WORDS:
+        return "ad"
+    if (path_words | attr_words) & _LOGO_WORDS:
+        return "logo"
+    if (path_words | attr_words) & _AVATAR_WORDS:
+        return "avatar"
+    if attr_words & _BUTTON_WORDS or (file_words & _BUTTON_WORDS and not (w and w >= 100)):
+        return "button"
+    if small or path_words & _ICON_DIRS or (file_words | attr_words) & _ICON_WORDS:
+        return "icon"
+    return None
+
+
+def resolve_src(attrs: dict[str, str | None], sources: list[str], base: str) -> str:
+    """The absolute image URL, or "" (no classification: for images not taken anyway)."""
+    raw, _ = pick_source(attrs, sources)
+    if not raw or raw.startswith("data:"):
+        return ""
+    return _absolute(base, raw.strip())
+
+
+def _absolute(base: str, raw: str) -> str:
+    if raw.startswith(("http://", "https://")) and " " not in raw:
+        return raw  # already absolute: skip urljoin, the slowest step here
+    try:
+        return urljoin(base, raw)
+    except ValueError:
+        return ""
+
+
+def image_info(attrs: dict[str, str | None], sources: list[str], base: str) -> ImageInfo:
+    """Resolve an <img> (with its <picture> sources) against `base` and classify it."""
+    alt = " ".join((attrs.get("alt") or "").split())
+    w, h = _int(attrs.get("width")), _int(attrs.get("height"))
+    raw, only_data = pick_source(attrs, sources)
+    if raw is None:
+        return ImageInfo("", alt, w, h, "data_uri" if only_data else "no_src")
+    raw = raw.strip().replace("\n", "").replace("\t", "")
+    if raw.startswith("data:"):
+        return ImageInfo("", alt, w, h, "data_uri")
+    url = _absolute(base, raw)
+    if not url.startswith(("http://", "https://")):
+        return ImageInfo(url, alt, w, h, "no_src")
+    return ImageInfo(url, alt, w, h, classify(url, attrs, w, h))

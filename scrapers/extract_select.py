@@ -1,0 +1,223 @@
+"""Choose the main-content region of a walked page and the items to keep inside it.
+
+Every text block gets a value: positive for prose (text outside links), negative for link
+lists and for text under boilerplate elements. Each element's score is the sum of the values
+of the blocks below it; the element with the highest score is the main content. This picks the
+smallest subtree that holds most of the prose while leaving menus, footers and sidebars out,
+and it spans sibling sections when the prose is split between them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from scrapers.dom_hints import BOILER, CONTENT, HEADER, HEADINGS, SEMANTIC
+from scrapers.dom_walk import ImageItem, TextBlock, Walk
+
+# A boilerplate hint on an element holding this share of the page's prose is a false hint
+# (e.g. a wrapper `<div class="content-sidebar-wrap">`).
+DOMINANT_SHARE = 0.6
+# From the best-scoring element, climb to ancestors while the score stays above this share,
+# the prose grows by at most CLIMB_NEW and no new image comes in (headings, a link line).
+CLIMB_SHARE = 0.8
+CLIMB_NEW = 0.3
+BOILER_WEIGHT = 0.25  # value per char of text under a boilerplate element (negative)
+LINK_DENSITY_MAX = 0.4  # blocks inside the content that are mostly links are navigation
+LONG_LINK = 50  # ... except a whole-link paragraph at least this long (a reference)
+SHORT_CELL = 100  # ... or a linked table cell shorter than this (data: a product, a name)
+HEADER_PROSE = 100  # a block this long inside a page/article header is a lead paragraph
+TAIL_PROSE = 150  # after the last block this long,
+TAIL_SHORT = 50  # blocks shorter than this are page furniture
+_SENTENCE_END = frozenset(".!?。！？")  # a label ("Tags:", "Share") ends otherwise
+_PUNCT_RE = re.compile("[.,;:!?。，、；：！？]")
+
+
+@dataclass
+class Selection:
+    root: int  # element id of the main content, -1 when none
+    keep: list[bool]  # per item of walk.items
+    boiler: list[bool]  # per element: inside a boilerplate subtree
+
+
+def _value(b: TextBlock, boiler: bool) -> float:
+    if boiler:
+        return -BOILER_WEIGHT * b.length
+    prose = b.length - b.link_chars
+    v = prose - 2.0 * b.link_chars
+    if v > 0 and prose < 80 and not _PUNCT_RE.search(b.text):
+        v *= 0.5  # short text without punctuation: labels, menu entries, dates
+    return v
+
+
+def select(w: Walk) -> Selection:
+    n = len(w.tag)
+    parent, hint, items = w.parent, w.hint, w.items
+    prose = [0] * n
+    for it in items:
+        if type(it) is TextBlock:
+            prose[it.eid] += it.length - it.link_chars
+    for e in range(n - 1, 0, -1):
+        prose[parent[e]] += prose[e]
+    limit = DOMINANT_SHARE * prose[0]
+
+    boiler = [False] * n
+    header = [False] * n
+    content = [False] * n  # inside an article/main/post-body element
+    site_header = [False] * n  # inside a header that is not part of such an element
+    for e in range(1, n):
+        p = parent[e]
+        h = hint[e]
+        boiler[e] = boiler[p] or h == SEMANTIC or (h == BOILER and (prose[e] < limit
+                                                                   or prose[e] == 0))
+        header[e] = header[p] or (h == HEADER and prose[e] < limit)
+        content[e] = content[p] or h == CONTENT
+        site_header[e] = site_header[p] or (h == HEADER and not content[p] and prose[e] < limit)
+
+    score = [0.0] * n
+    for it in items:
+        if type(it) is TextBlock:
+            score[it.eid] += _value(it, boiler[it.eid])
+    for e in range(n - 1, 0, -1):
+        score[parent[e]] += score[e]
+
+    best, best_score = 0, score[0]
+    for e in range(1, n):
+        s = score[e]
+        if s > best_score and not boiler[e] and not header[e]:
+            best, best_score = e, s
+    keep = [False] * len(items)
+    if best_score <= 0 and prose[0] == 0:
+        return Selection(-1, keep, boiler)
+    # Climb while it costs little: a region of one paragraph is rarely the whole article,
+    # and its heading or a link line usually sits one or two levels up.
+    floor = CLIMB_SHARE * best_score
+    grow = prose[best] * (1 + CLIMB_NEW)
+    images = [0] * n
+    for it in items:
+        if type(it) is ImageItem:
+            images[it.eid] += 1
+    for e in range(n - 1, 0, -1):
+        images[parent[e]] += images[e]
+    while best > 0:
+        p = parent[best]
+        # ... nor images: pictures around the article (teasers, galleries) are not its own.
+        if boiler[p] or score[p] < floor or prose[p] > grow or images[p] > images[best]:
+            break
+        best = p
+    lo, hi = best, w.end[best]
+    for i, it in enumerate(items):
+        e = it.eid
+        if e < lo or e > hi or boiler[e]:
+            continue
+        if type(it) is ImageItem:
+            keep[i] = not site_header[e]  # logos and banners; an article's header image stays
+            continue
+        if header[e] and it.tag not in HEADINGS and (
+                it.length < HEADER_PROSE or it.link_chars * 4 > it.length):
+            continue
+        if it.link_chars > LINK_DENSITY_MAX * it.length and not (
+                (w.tag[e] == "p" and it.length >= LONG_LINK)
+                or (it.tag == "td" and it.length < SHORT_CELL)):
+            continue
+        keep[i] = True
+    _drop_thumbnail_strips(w, keep)
+    _drop_orphans(items, keep, lo, hi)
+    _trim_tail(w, keep)
+    _add_title(w, best, keep, boiler)
+    return Selection(best, keep, boiler)
+
+
+def _drop_thumbnail_strips(w: Walk, keep: list[bool]) -> None:
+    """Images that are the only thing in their list item, three or more to a list, are a
+    carousel's thumbnails or a teaser strip (a gallery with captions has text in its items)."""
+    texty = set()
+    for it in w.items:
+        if type(it) is TextBlock and it.text:
+            texty.add(it.eid)
+    bare: dict[int, list[int]] = {}
+    for i, it in enumerate(w.items):
+        if keep[i] and type(it) is ImageItem and w.tag[it.eid] == "li" and it.eid not in texty:
+            bare.setdefault(w.parent[it.eid], []).append(i)
+    for idx in bare.values():
+        if len(idx) >= 3:
+            for i in idx:
+                keep[i] = False
+
+
+def _drop_orphans(items: list[TextBlock | ImageItem], keep: list[bool], lo: int, hi: int) -> None:
+    """Drop labels whose content was dropped: "Related articles" above a link list, a
+    heading with no text under it, "Explore further" before a dropped link."""
+    texts = [i for i, it in enumerate(items) if type(it) is TextBlock and lo <= it.eid <= hi]
+    for n, i in enumerate(texts):
+        if not keep[i]:
+            continue
+        it = items[i]
+        nxt = texts[n + 1] if n + 1 < len(texts) else None
+        if it.tag in HEADINGS:
+            if nxt is not None and not keep[nxt]:
+                keep[i] = False  # a heading over a dropped list
+                continue
+            for j in texts[n + 1:]:
+                if keep[j] and items[j].tag not in HEADINGS:
+                    break
+                if keep[j] and items[j].tag <= it.tag:
+                    keep[i] = False  # the next kept block is a heading of the same rank
+                    break
+            else:
+                keep[i] = False
+        elif it.length < 40 and it.text[-1] not in _SENTENCE_END and nxt is not None \
+                and not keep[nxt]:
+            keep[i] = False
+
+
+def _trim_tail(w: Walk, keep: list[bool]) -> None:
+    """After the last paragraph of real prose, short lines are page furniture: "Tags: ...",
+    "Share this", "Comments are closed", bylines of the next teaser."""
+    items = w.items
+    last = -1
+    for i, it in enumerate(items):
+        if keep[i] and type(it) is TextBlock and it.length >= TAIL_PROSE:
+            last = i
+    if last < 0:
+        return
+    # Lines right after the prose (a sign-off, a source line) belong to it; once something
+    # was dropped in between, short lines are furniture.
+    attached = True
+    for i in range(last + 1, len(items)):
+        it = items[i]
+        if type(it) is not TextBlock:
+            continue
+        if not keep[i]:
+            attached = False
+        elif it.length < TAIL_SHORT and (not attached or it.link_chars):
+            keep[i] = attached = False
+    # Images after the last kept text and outside its container: share buttons, ads and
+    # teasers under the article (an image closing the article body stays).
+    last_text = max((i for i, k in enumerate(keep) if k and type(items[i]) is TextBlock),
+                    default=-1)
+    if last_text < 0:
+        return
+    box = w.parent[items[last_text].eid]
+    lo, hi = box, w.end[box]
+    for i in range(last_text + 1, len(items)):
+        if not lo <= items[i].eid <= hi:
+            keep[i] = False
+
+
+def _add_title(w: Walk, best: int, keep: list[bool], boiler: list[bool]) -> None:
+    """Keep the page's main heading when it sits just above the content region.
+
+    Article titles often live in a header next to the body; the first kept block after it
+    must come soon (few blocks in between), so a heading far away in the layout is not taken.
+    """
+    items = w.items
+    first = next((i for i, k in enumerate(keep) if k), None)
+    if first is None:
+        return
+    for i in range(first - 1, max(first - 12, -1), -1):
+        it = items[i]
+        if type(it) is TextBlock and it.tag == "h1":
+            if not boiler[it.eid] and it.link_chars < it.length:
+                keep[i] = True
+            return

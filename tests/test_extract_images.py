@@ -1,0 +1,122 @@
+"""Image rules: sources, srcset, lazy loading, captions, skip reasons, positions."""
+
+import pytest
+
+from schemas.document import ImageNode, TextNode
+from scrapers.extract import extract, extract_detailed
+from scrapers.extract_images import largest_candidate
+
+URL = "https://blog.example.org/posts/spring/index.html"
+P1 = ("Spring arrived early this year in the valley, and the orchards were in full bloom by the "
+      "second week of March, weeks ahead of what the older farmers remember.")
+P2 = ("We walked the old trail from the village to the lake, stopping often to photograph the "
+      "blossoms, the bees and the patient donkeys that still carry the harvest.")
+
+
+def doc_with(img_html: str, base: str = ""):
+    html = f"""<html><head>{base}<title>t</title></head><body>
+        <nav><a href="/">Home</a><a href="/about">About</a></nav>
+        <article><h1>Orchards</h1><p>{P1}</p>{img_html}<p>{P2}</p></article>
+        <footer><p>All rights reserved, 2024, by the author of this blog.</p></footer>
+        </body></html>"""
+    return extract_detailed(html.encode(), URL)
+
+
+def images(r) -> list[ImageNode]:
+    return [] if r.document is None else r.document.images
+
+
+def test_src_resolved_and_kept_in_place_with_alt_and_size():
+    r = doc_with('<img src="../img/bloom.jpg" alt=" Apple  bloom " width="800" height="600">')
+    (img,) = images(r)
+    assert img.src == "https://blog.example.org/posts/img/bloom.jpg"
+    assert (img.alt, img.width, img.height) == ("Apple bloom", 800, 600)
+    kinds = [type(n).__name__ + (n.text[:6] if isinstance(n, TextNode) else "")
+             for n in r.document.nodes]
+    assert kinds == ["TextNodeOrchar", "TextNodeSpring", "ImageNode", "TextNodeWe wal"]
+
+
+def test_non_numeric_size_is_none():
+    (img,) = images(doc_with('<img src="a.jpg" width="100%" height="auto">'))
+    assert img.width is None and img.height is None
+
+
+def test_base_href_is_honoured():
+    r = doc_with('<img src="pics/a.jpg">', base='<base href="https://cdn.example.net/media/">')
+    assert images(r)[0].src == "https://cdn.example.net/media/pics/a.jpg"
+
+
+@pytest.mark.parametrize("attr", ["data-src", "data-original", "data-lazy-src", "data-url"])
+def test_lazy_loading_attributes(attr):
+    r = doc_with(f'<img src="data:image/gif;base64,R0lGOD" {attr}="/full/photo.jpg">')
+    assert [i.src for i in images(r)] == ["https://blog.example.org/full/photo.jpg"]
+
+
+def test_srcset_largest_candidate():
+    assert largest_candidate("a.jpg 320w, b.jpg 1024w, c.jpg 640w") == "b.jpg"
+    assert largest_candidate("a.jpg 1x, b.jpg 2x") == "b.jpg"
+    assert largest_candidate("only.jpg") == "only.jpg"
+    assert largest_candidate("") is None
+    r = doc_with('<img srcset="s.jpg 300w, l.jpg 1200w" alt="x">')
+    assert images(r)[0].src.endswith("/l.jpg")
+    r = doc_with('<img src="data:image/gif;base64,R0" data-srcset="s.jpg 1x, l.jpg 2x">')
+    assert images(r)[0].src.endswith("/l.jpg")
+
+
+def test_picture_sources():
+    r = doc_with('<picture><source srcset="p-small.webp 480w, p-big.webp 1600w">'
+                 '<img alt="pic"></picture>')
+    (img,) = images(r)
+    assert img.src.endswith("/p-big.webp") and img.alt == "pic"
+
+
+def test_figcaption_and_caption_wrappers():
+    r = doc_with('<figure><img src="f.jpg" alt="a"><figcaption>Blossoms in March.'
+                 '</figcaption></figure>')
+    (img,) = images(r)
+    assert img.caption == "Blossoms in March."
+    r = doc_with('<div class="wp-caption"><img src="w.jpg"><p class="wp-caption-text">'
+                 'The lake at dawn.</p></div>')
+    assert images(r)[0].caption == "The lake at dawn."
+
+
+@pytest.mark.parametrize("img_html,reason", [
+    ('<img src="data:image/png;base64,iVBORw0KGgo=">', "data_uri"),
+    ('<img src="/img/diagram.svg">', "svg"),
+    ('<img src="/t/p.gif" width="1" height="1">', "tracking_pixel"),
+    ('<img src="https://www.google-analytics.com/collect?v=1">', "tracking_pixel"),
+    ('<img src="/img/spacer.gif">', "spacer"),
+    ('<img src="/img/star.png" class="icon">', "icon"),
+    ('<img src="/img/x.png" width="16" height="16">', "icon"),
+    ('<img src="/img/site-logo.png">', "logo"),
+    ('<img src="https://gravatar.com/avatar/abc.jpg">', "avatar"),
+    ('<img src="/img/share-button.png">', "button"),
+    ('<img src="https://ads.example.com/banner.jpg">', "ad"),
+    ('<img src="/x/promo.jpg" class="advert">', "ad"),
+    ("<img alt='nothing'>", "no_src"),
+])
+def test_skip_reasons(img_html, reason):
+    r = doc_with(img_html)
+    assert images(r) == []
+    assert [why for _, why in r.skipped_images] == [reason]
+
+
+def test_boilerplate_images_are_not_taken():
+    html = f"""<html><body><header><img src="/banner/top.jpg"></header>
+        <div class="sidebar"><img src="/side/promo-box.jpg"><a href="/x">Other post</a></div>
+        <article><p>{P1}</p><img src="/in/content.jpg"><p>{P2}</p></article>
+        <footer><img src="/foot/partner.jpg"></footer></body></html>"""
+    r = extract_detailed(html.encode(), URL)
+    assert [i.src for i in images(r)] == ["https://blog.example.org/in/content.jpg"]
+    reasons = dict(r.skipped_images)
+    assert reasons["https://blog.example.org/side/promo-box.jpg"] == "boilerplate"
+    assert reasons["https://blog.example.org/foot/partner.jpg"] == "boilerplate"
+
+
+def test_images_keep_order_between_paragraphs():
+    html = f"""<html><body><article><p>{P1}</p><img src="1.jpg"><p>{P2}</p>
+        <p><img src="2.jpg"></p><p>{P1[::-1]}</p><figure><img src="3.jpg"></figure>
+        </article></body></html>"""
+    doc = extract(html.encode(), URL)
+    seq = [n.src.rsplit("/", 1)[1] if isinstance(n, ImageNode) else "t" for n in doc.nodes]
+    assert seq == ["t", "1.jpg", "t", "2.jpg", "t", "3.jpg"]
