@@ -37,7 +37,7 @@ OUT_TAG = {
 NEUTRAL, CONTENT, BOILER, HEADER, CAPTION, SEMANTIC = 0, 1, 2, 3, 4, 5
 
 # Tags that are boilerplate by definition (HTML5 sectioning semantics).
-_TAG_HINT = {"nav": SEMANTIC, "aside": SEMANTIC, "footer": SEMANTIC, "menu": SEMANTIC,
+TAG_HINT = {"nav": SEMANTIC, "aside": SEMANTIC, "footer": SEMANTIC, "menu": SEMANTIC,
              "header": HEADER, "article": CONTENT, "main": CONTENT,
              "figcaption": CAPTION, "caption": CAPTION}
 _ROLE_HINT = {"navigation": SEMANTIC, "banner": HEADER, "contentinfo": SEMANTIC,
@@ -83,7 +83,7 @@ _CACHE_MAX = 100_000
 def class_hint(tag: str, cls: str | None, eid: str | None, role: str | None) -> int:
     """Classify one block element: NEUTRAL, CONTENT, BOILER, HEADER, CAPTION or SEMANTIC."""
     if cls is None and eid is None and role is None:
-        return _TAG_HINT.get(tag, NEUTRAL)
+        return TAG_HINT.get(tag, NEUTRAL)
     key = (tag, cls, eid, role)
     h = _CACHE.get(key)
     if h is None:
@@ -94,7 +94,7 @@ def class_hint(tag: str, cls: str | None, eid: str | None, role: str | None) -> 
 
 
 def _class_hint(tag: str, cls: str | None, eid: str | None, role: str | None) -> int:
-    h = _TAG_HINT.get(tag, NEUTRAL)
+    h = TAG_HINT.get(tag, NEUTRAL)
     if role:
         h = _ROLE_HINT.get(role.strip().lower(), h)
     if h == SEMANTIC or (not cls and not eid):

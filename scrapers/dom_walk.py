@@ -18,6 +18,7 @@ from scrapers.dom_hints import (
     OUT_TAG,
     SEMANTIC,
     SKIP_TAGS,
+    TAG_HINT,
     class_hint,
 )
 
@@ -114,11 +115,11 @@ def walk(root: Any, total: int = 0, skip_share: float = 0.25) -> Walk:
         elif tag in BLOCK_TAGS:
             if buf:
                 flush()
-            if tag in _UNHINTED:
-                h = NEUTRAL
-            else:
-                attrs = node.attributes  # one dict: ~3x cheaper than three node.attrs lookups
+            attrs = None if tag in _UNHINTED else node.attributes  # one dict: 3x cheaper
+            if attrs:                                                  # than node.attrs.get
                 h = class_hint(tag, attrs.get("class"), attrs.get("id"), attrs.get("role"))
+            else:
+                h = TAG_HINT.get(tag, NEUTRAL)
             eid = len(etag)
             etag.append(tag)
             epar.append(state[0])

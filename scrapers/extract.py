@@ -16,7 +16,7 @@ from schemas.document import Document, ImageNode, Node, TextNode
 from scrapers.charset import decode_html_codec
 from scrapers.dom_hints import CAPTION, STRIP_TAGS
 from scrapers.dom_walk import ImageItem, TextBlock, Walk, walk
-from scrapers.extract_images import image_info, resolve_src
+from scrapers.extract_images import image_info, pick_source, resolve_src
 from scrapers.extract_select import Selection, select
 
 # Hidden by the author: never shown, so never content. Guarded by size in `_drop_hidden`.
@@ -24,7 +24,7 @@ _HIDDEN = '[hidden], [aria-hidden="true"], [style*="display:none"], [style*="dis
 _CAPTION_SCOPE = 3  # levels above an image searched for its figure / caption wrapper
 # A boilerplate-named element with less than this share of the page's text is not walked at
 # all; bigger ones are walked and judged on their prose (see extract_select.DOMINANT_SHARE).
-SKIP_SHARE = 0.2
+SKIP_SHARE = 0.15
 
 
 @dataclass
@@ -62,6 +62,7 @@ def _extract(html: bytes, url: str, content_type: str | None,
     body = tree.body
     if body is None:
         return Extraction(None, out)
+    _unwrap_noscript_images(body)
     tree.strip_tags(STRIP_TAGS)
     total = _drop_hidden(body, base, skipped)
     w = walk(body, total, SKIP_SHARE)
@@ -99,6 +100,30 @@ def _base_url(tree: Any, url: str) -> str:
         return urljoin(url, href)
     except ValueError:
         return url
+
+
+def _unwrap_noscript_images(body: Any) -> None:
+    """Lazy-loading pages put the real <img> in a <noscript> next to a placeholder: use it.
+
+    The parser runs with scripting off, so <noscript> content is markup. When the element
+    before the <noscript> is (or holds) an image with a usable source, the <noscript> copy is a
+    duplicate and is left to be stripped.
+    """
+    for ns in body.css("noscript"):
+        img = ns.css_first("img")
+        if img is None:
+            continue
+        prev = ns.prev
+        while prev is not None and prev.tag == "-text" and prev.text_content.isspace():
+            prev = prev.prev
+        placeholder = None
+        if prev is not None and prev.tag in ("img", "picture", "span", "div", "a", "figure"):
+            placeholder = prev if prev.tag == "img" else prev.css_first("img")
+        if placeholder is not None:
+            if pick_source(dict(placeholder.attributes), [])[0] is not None:
+                continue
+            placeholder.decompose()
+        ns.unwrap()
 
 
 def _drop_hidden(body: Any, base: str, skipped: list[tuple[str, str]] | None) -> int:

@@ -10,6 +10,7 @@ and it spans sibling sections when the prose is split between them.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from scrapers.dom_hints import BOILER, CONTENT, HEADER, HEADINGS, SEMANTIC
@@ -27,9 +28,15 @@ LINK_DENSITY_MAX = 0.4  # blocks inside the content that are mostly links are na
 LONG_LINK = 50  # ... except a whole-link paragraph at least this long (a reference)
 SHORT_CELL = 100  # ... or a linked table cell shorter than this (data: a product, a name)
 HEADER_PROSE = 100  # a block this long inside a page/article header is a lead paragraph
+LABEL_MAX = 40  # a shorter unpunctuated block over a dropped one is its label ("Tags:")
 TAIL_PROSE = 150  # after the last block this long,
 TAIL_SHORT = 50  # blocks shorter than this are page furniture
 _SENTENCE_END = frozenset(".!?。！？")  # a label ("Tags:", "Share") ends otherwise
+NOTICE_MAX = 120  # copyright and cookie-consent notices are short; an essay on them is not
+_NOTICE_RE = re.compile(
+    r"©|\(c\) *\d{4}|^copyright\b|all rights reserved|cookie.*(?:accept|akzept|consent|zustimm|"
+    r"einverstanden|policy|richtlinie|privacy|datenschutz|settings|einstellung|utilis|verwende)",
+    re.I)
 _PUNCT_RE = re.compile("[.,;:!?。，、；：！？]")
 
 
@@ -54,11 +61,16 @@ def select(w: Walk) -> Selection:
     n = len(w.tag)
     parent, hint, items = w.parent, w.hint, w.items
     prose = [0] * n
+    images = [0] * n
     for it in items:
         if type(it) is TextBlock:
             prose[it.eid] += it.length - it.link_chars
+        else:
+            images[it.eid] += 1
     for e in range(n - 1, 0, -1):
-        prose[parent[e]] += prose[e]
+        p = parent[e]
+        prose[p] += prose[e]
+        images[p] += images[e]
     limit = DOMINANT_SHARE * prose[0]
 
     boiler = [False] * n
@@ -93,12 +105,6 @@ def select(w: Walk) -> Selection:
     # and its heading or a link line usually sits one or two levels up.
     floor = CLIMB_SHARE * best_score
     grow = prose[best] * (1 + CLIMB_NEW)
-    images = [0] * n
-    for it in items:
-        if type(it) is ImageItem:
-            images[it.eid] += 1
-    for e in range(n - 1, 0, -1):
-        images[parent[e]] += images[e]
     while best > 0:
         p = parent[best]
         # ... nor images: pictures around the article (teasers, galleries) are not its own.
@@ -116,6 +122,8 @@ def select(w: Walk) -> Selection:
         if header[e] and it.tag not in HEADINGS and (
                 it.length < HEADER_PROSE or it.link_chars * 4 > it.length):
             continue
+        if it.length < NOTICE_MAX and _NOTICE_RE.search(it.text):
+            continue
         if it.link_chars > LINK_DENSITY_MAX * it.length and not (
                 (w.tag[e] == "p" and it.length >= LONG_LINK)
                 or (it.tag == "td" and it.length < SHORT_CELL)):
@@ -129,20 +137,24 @@ def select(w: Walk) -> Selection:
 
 
 def _drop_thumbnail_strips(w: Walk, keep: list[bool]) -> None:
-    """Images that are the only thing in their list item, three or more to a list, are a
+    """Images alone in their list items, in a list of three or more such items, are a
     carousel's thumbnails or a teaser strip (a gallery with captions has text in its items)."""
-    texty = set()
-    for it in w.items:
-        if type(it) is TextBlock and it.text:
-            texty.add(it.eid)
-    bare: dict[int, list[int]] = {}
+    if not any(keep[i] and type(it) is ImageItem and w.tag[it.eid] == "li"
+               for i, it in enumerate(w.items)):
+        return
+    # A caption has a few words; "+10" on the last thumbnail is not one.
+    texty = sorted(it.eid for it in w.items if type(it) is TextBlock and it.length >= 10)
+    lists: dict[int, list[tuple[int, bool]]] = {}
     for i, it in enumerate(w.items):
-        if keep[i] and type(it) is ImageItem and w.tag[it.eid] == "li" and it.eid not in texty:
-            bare.setdefault(w.parent[it.eid], []).append(i)
-    for idx in bare.values():
-        if len(idx) >= 3:
-            for i in idx:
-                keep[i] = False
+        e = it.eid
+        if keep[i] and type(it) is ImageItem and w.tag[e] == "li":
+            j = bisect_left(texty, e)
+            bare = j == len(texty) or texty[j] > w.end[e]  # no text anywhere in the item
+            lists.setdefault(w.parent[e], []).append((i, bare))
+    for entries in lists.values():
+        if len(entries) >= 3 and 2 * sum(b for _, b in entries) > len(entries):
+            for i, b in entries:
+                keep[i] = keep[i] and not b
 
 
 def _drop_orphans(items: list[TextBlock | ImageItem], keep: list[bool], lo: int, hi: int) -> None:
@@ -166,7 +178,7 @@ def _drop_orphans(items: list[TextBlock | ImageItem], keep: list[bool], lo: int,
                     break
             else:
                 keep[i] = False
-        elif it.length < 40 and it.text[-1] not in _SENTENCE_END and nxt is not None \
+        elif it.length < LABEL_MAX and it.text[-1] not in _SENTENCE_END and nxt is not None \
                 and not keep[nxt]:
             keep[i] = False
 
@@ -198,7 +210,7 @@ def _trim_tail(w: Walk, keep: list[bool]) -> None:
                     default=-1)
     if last_text < 0:
         return
-    box = w.parent[items[last_text].eid]
+    box = max(w.parent[items[last_text].eid], 0)
     lo, hi = box, w.end[box]
     for i in range(last_text + 1, len(items)):
         if not lo <= items[i].eid <= hi:

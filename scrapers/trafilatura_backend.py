@@ -7,6 +7,8 @@ used to compare and as a fallback choice in the build config.
 
 from __future__ import annotations
 
+import html as html_lib
+import re
 from typing import Any
 from urllib.parse import urljoin
 
@@ -19,6 +21,7 @@ from scrapers.extract_images import classify
 # trafilatura XML element -> our TextNode tag
 _TAGS = {"p": "p", "item": "li", "cell": "td", "quote": "blockquote", "code": "pre",
          "head": "h2", "lb": ""}
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 _BLOCKS = frozenset({"p", "item", "cell", "quote", "code", "head"})
 
 
@@ -31,8 +34,7 @@ def extract_trafilatura(html: bytes, url: str, content_type: str | None = None) 
         return None
     try:
         xml = trafilatura.extract(text, url=url, output_format="xml", include_images=True,
-                                  include_tables=True, include_comments=False,
-                                  with_metadata=True)
+                                  include_tables=True, include_comments=False)
     except Exception:  # trafilatura raises on some malformed input; treat as no content
         return None
     if not xml:
@@ -48,7 +50,10 @@ def extract_trafilatura(html: bytes, url: str, content_type: str | None = None) 
     _collect(main if main is not None else root, url, nodes)
     if not any(isinstance(n, TextNode) for n in nodes):
         return None
-    return Document(url=url, nodes=nodes, title=root.get("title") or "")
+    # trafilatura's metadata pass costs more than the extraction: read <title> ourselves.
+    m = _TITLE.search(text, 0, 200_000)
+    title = " ".join(html_lib.unescape(m.group(1)).split()) if m else ""
+    return Document(url=url, nodes=nodes, title=title)
 
 
 def _collect(el: Any, url: str, nodes: list[Node]) -> None:

@@ -35,7 +35,8 @@ fragments = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(fragments, st.sampled_from([None, "text/html", "text/html; charset=utf-16",
                                    "text/html; charset=nonsense", "charset="]))
 def test_random_tag_soup(parts, content_type):
@@ -43,7 +44,7 @@ def test_random_tag_soup(parts, content_type):
     _ok(extract(html, URL, content_type))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, database=None)
 @given(st.binary(max_size=2000))
 def test_binary_junk(data):
     r = extract_detailed(data, URL)

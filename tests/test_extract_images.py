@@ -120,3 +120,29 @@ def test_images_keep_order_between_paragraphs():
     doc = extract(html.encode(), URL)
     seq = [n.src.rsplit("/", 1)[1] if isinstance(n, ImageNode) else "t" for n in doc.nodes]
     assert seq == ["t", "1.jpg", "t", "2.jpg", "t", "3.jpg"]
+
+
+def test_noscript_image_replaces_placeholder():
+    r = doc_with('<img src="data:image/gif;base64,R0lGOD" class="lazy">'
+                 '<noscript><img src="/real/photo.jpg" alt="real"></noscript>')
+    assert [(i.src, i.alt) for i in images(r)] == [("https://blog.example.org/real/photo.jpg",
+                                                    "real")]
+    # a usable image before the <noscript> wins; its copy is not taken twice
+    r = doc_with('<img data-src="/lazy/a.jpg"><noscript><img src="/lazy/a.jpg"></noscript>')
+    assert [i.src for i in images(r)] == ["https://blog.example.org/lazy/a.jpg"]
+
+
+def test_thumbnail_strip_is_dropped_but_gallery_with_captions_kept():
+    strip = "".join(f'<li><a href="/s/{i}"><img src="/t/{i}.jpg"></a></li>' for i in range(4))
+    r = doc_with(f'<img src="/big.jpg"><ul class="carousel">{strip}</ul>')
+    assert [i.src.rsplit("/", 1)[1] for i in images(r)] == ["big.jpg"]
+    gallery = "".join(f'<li><img src="/g/{i}.jpg"><p>Photo number {i} of the valley.</p></li>'
+                      for i in range(4))
+    r = doc_with(f"<ul>{gallery}</ul>")
+    assert len(images(r)) == 4
+
+
+def test_duplicates_are_taken_once():
+    r = doc_with('<img src="/same.jpg"><p>Between the two.</p><img src="/same.jpg">')
+    assert len(images(r)) == 1
+    assert ("https://blog.example.org/same.jpg", "duplicate") in r.skipped_images
