@@ -2,8 +2,8 @@
 
 Usage: python bench/build_bench.py [--pages 400] [--workers 1]
 Runs the real `m3w build` (local runner) on a generated site: pages and half of the images in
-a WARC, the other half fetched from a server on 127.0.0.1 (run in a child process, so its CPU
-time is not counted as the build's).
+a WARC, the other half fetched from a server on 127.0.0.1 (generated and served by a child
+process, so neither is counted as the build's CPU time).
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _serve(pages: int, seed: int, q) -> None:
-    from pipeline.demo_site import SiteServer, generate_site
+def _serve(pages: int, seed: int, tmp: str, q) -> None:
+    from pipeline.sample_site import prepare_demo
 
-    with SiteServer() as srv:
-        srv.site = generate_site(seed=seed, n_pages=pages, base_url=srv.base_url)
-        q.put(srv.base_url)
+    with prepare_demo(tmp, seed=seed, n_pages=pages) as demo:
+        q.put((demo.warc_paths, demo.summary["images_in_warc"], demo.summary["images_served"]))
         time.sleep(3600)
 
 
@@ -36,21 +35,16 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="local runner processes")
     a = ap.parse_args()
     from pipeline.config import load_config
-    from pipeline.demo_site import generate_site, write_site_warc
     from pipeline.run import run_build
 
+    tmp = tempfile.mkdtemp(prefix="m3w-bench-")
     q = mp.get_context("fork").Queue()
-    server = mp.get_context("fork").Process(target=_serve, args=(a.pages, a.seed, q),
+    server = mp.get_context("fork").Process(target=_serve, args=(a.pages, a.seed, tmp, q),
                                             daemon=True)
     server.start()
-    base = q.get(timeout=120)
-    tmp = tempfile.mkdtemp(prefix="m3w-bench-")
-    site = generate_site(seed=a.seed, n_pages=a.pages, base_url=base)
-    warc = os.path.join(tmp, "site.warc.gz")
-    counts = write_site_warc(site, warc)
-    del site
+    warcs, in_warc, served = q.get(timeout=300)
     cfg = load_config(overrides={
-        "sources": {"interleaved": {"input": [warc]}},
+        "sources": {"interleaved": {"input": list(warcs)}},
         "fetch": {"allowed_networks": ["127.0.0.0/8"], "per_host_interval": 0.0},
     })
     beam_args = []
@@ -75,8 +69,8 @@ def main() -> None:
                                       if not r.startswith("image_rules"))
     result = {
         "pages": pages, "documents": t["documents"], "images_checked": images,
-        "images_stored": t["images_stored"], "warc_images": counts["images_in_warc"],
-        "served_images": counts["images_served"], "wall_s": round(wall, 2),
+        "images_stored": t["images_stored"], "warc_images": in_warc,
+        "served_images": served, "wall_s": round(wall, 2),
         "cpu_s": round(cpu, 2), "pages_per_s": round(pages / wall, 1),
         "pages_per_cpu_s": round(pages / cpu, 1),
         "documents_per_cpu_s": round(t["documents"] / cpu, 1),

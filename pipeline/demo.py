@@ -26,26 +26,23 @@ def _section(title: str) -> None:
 
 def demo_command(args: argparse.Namespace) -> int:
     from pipeline.config import load_config
-    from pipeline.demo_site import SiteServer, generate_site, write_site_warc
     from pipeline.inspect_cmd import inspect_command
     from pipeline.run import run_build
+    from pipeline.sample_site import prepare_demo
     from pipeline.stats_cmd import stats_command
 
     out = os.path.abspath(args.output)
     os.makedirs(os.path.join(out, "input"), exist_ok=True)
     build_dir = os.path.join(out, "build")
     cfg_path = os.path.join(out, "demo.yaml")
-    warc = os.path.join(out, "input", "site.warc.gz")
-    with SiteServer() as server:
-        _section("1. sample site")
-        t0 = time.perf_counter()
-        site = generate_site(seed=args.seed, n_pages=args.pages, base_url=server.base_url)
-        server.site = site
-        counts = write_site_warc(site, warc)
-        print(f"{counts['pages']} pages, {counts['images_in_warc']} images in {warc}, "
-              f"{counts['images_served']} served from {server.base_url} "
-              f"({time.perf_counter() - t0:.1f}s)")
-        config = dict(DEMO_CONFIG, sources={"interleaved": {"input": [warc]}})
+    _section("1. sample site")
+    t0 = time.perf_counter()
+    with prepare_demo(os.path.join(out, "input"), seed=args.seed, n_pages=args.pages) as demo:
+        counts = demo.summary
+        print(f"{counts['pages']} pages and {counts['images_in_warc']} images in "
+              f"{', '.join(demo.warc_paths)}; {counts['images_served']} images served from "
+              f"{demo.server.base_url} ({time.perf_counter() - t0:.1f}s)")
+        config = dict(DEMO_CONFIG, sources={"interleaved": {"input": list(demo.warc_paths)}})
         with open(cfg_path, "w", encoding="utf-8") as fh:
             yaml.safe_dump(config, fh, sort_keys=False)
 
