@@ -46,7 +46,7 @@ def _add_demo(sub) -> None:
     p = sub.add_parser("demo", help="generate a sample site, build, inspect and train on it")
     p.add_argument("--output", default="out/demo", metavar="DIR")
     p.add_argument("--pages", type=int, default=220)
-    p.add_argument("--train-steps", type=int, default=60)
+    p.add_argument("--train-steps", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
 
 

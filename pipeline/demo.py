@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 
@@ -77,7 +78,23 @@ def _train(args: argparse.Namespace, build_dir: str, out: str) -> int:
     _section("5. m3w train --model tiny")
     p = argparse.ArgumentParser(prog="m3w train")
     add_arguments(p)
+    run_dir = os.path.join(out, "run")
     targs = p.parse_args(["--manifest", os.path.join(build_dir, "manifest.json"), "--model",
-                          "tiny", "--steps", str(args.train_steps), "--output",
-                          os.path.join(out, "run"), "--device", "cpu"])
-    return run(targs)
+                          "tiny", "--steps", str(args.train_steps), "--output", run_dir,
+                          "--device", "cpu"])
+    code = run(targs)
+    _print_loss_trend(os.path.join(run_dir, "metrics.jsonl"))
+    return code
+
+
+def _print_loss_trend(path: str, window: int = 10) -> None:
+    """The loss at the start and the end of the run, per source, averaged over a window."""
+    with open(path, encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh if line.strip()]
+    if len(rows) < 2 * window:
+        return
+    keys = ["loss"] + sorted(k for k in rows[0] if k.startswith("loss_"))
+    for k in keys:
+        first = sum(r[k] for r in rows[:window]) / window
+        last = sum(r[k] for r in rows[-window:]) / window
+        print(f"{k:<20} first {window} steps {first:.3f} -> last {window} steps {last:.3f}")
