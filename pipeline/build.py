@@ -95,8 +95,15 @@ def build_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str) -> None:
     """Add the whole build to pipeline ``p``. Writes everything under ``out_dir``."""
     parts: dict[str, list] = {"rejects": [], "labels": [], "weighted_labels": [], "shards": []}
     kept = None
-    if "interleaved" in cfg["sources"]:
+    if "interleaved" in built_sources(cfg):
         kept = interleaved_graph(p, cfg, out_dir, parts)
+    if set(built_sources(cfg)) - {"interleaved"}:
+        from pipeline.pair_sources import add_pair_sources
+
+        shards, rejects, labels = add_pair_sources(p, cfg, out_dir, kept)
+        parts["shards"] += shards
+        parts["rejects"] += rejects
+        parts["labels"] += labels
 
     rejects = tuple(parts["rejects"]) | "AllRejects" >> beam.Flatten(pipeline=p)
     reject_files = rejects | "WriteRejects" >> WriteRejects(out_dir)
@@ -117,8 +124,36 @@ def build_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str) -> None:
     shards = tuple(parts["shards"]) | "AllShards" >> beam.Flatten(pipeline=p)
     shard_list = shards | "ShardList" >> beam.combiners.ToList()
     reject_list = reject_files | "RejectList" >> beam.combiners.ToList()
+    weights = source_weights(cfg)
     _ = shard_list | "WriteManifest" >> beam.Map(
-        lambda sl, rl: write_json(out_dir, "manifest.json", manifest(cfg, chash, sl, rl, vers)),
+        lambda sl, rl: write_json(out_dir, "manifest.json",
+                                  manifest(cfg, chash, sl, rl, vers, weights)),
         rl=beam.pvalue.AsSingleton(reject_list),
     )
-    del kept
+
+
+def source_weights(cfg: dict[str, Any]) -> dict[str, float]:
+    """Loss weight λ of each built source (config, else the source's default)."""
+    out = {}
+    for name in built_sources(cfg):
+        if name == "interleaved":
+            scfg = cfg["sources"][name]
+        else:
+            from pipeline.pair_sources import source_config
+
+            scfg = source_config(cfg, name)
+        out[name] = float(scfg.get("weight", 1.0))
+    return out
+
+
+def built_sources(cfg: dict[str, Any]) -> list[str]:
+    """The sources this config builds: interleaved when it has input, every pair source named
+    (alt_text needs the interleaved one)."""
+    sources = cfg["sources"]
+    out = []
+    if "interleaved" in sources and sources["interleaved"].get("input"):
+        out.append("interleaved")
+    for name in ("alt_text", "image_text", "video_text"):
+        if name in sources and (name != "alt_text" or "interleaved" in out):
+            out.append(name)
+    return out

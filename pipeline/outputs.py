@@ -185,15 +185,17 @@ def _log_bucket(n: int) -> int:
 
 
 def manifest(cfg: dict[str, Any], cfg_hash: str, shards: list[tuple[str, ShardInfo]],
-             rejects: list[str], versions: dict[str, str]) -> dict[str, Any]:
+             rejects: list[str], versions: dict[str, str], weights: dict[str, float]
+             ) -> dict[str, Any]:
+    """manifest.json: one entry per built source, with its shards and loss weight."""
     from schemas import LAYOUT_VERSION
 
     sources: dict[str, Any] = {}
-    for name, scfg in cfg["sources"].items():
+    for name, weight in weights.items():
         own = sorted((i for s, i in shards if s == name), key=lambda i: i.path)
         sources[name] = {
-            "kind": name if name != "interleaved" else "interleaved",
-            "weight": float(scfg.get("weight", 1.0)),
+            "kind": name,
+            "weight": weight,
             "samples": sum(i.samples for i in own),
             "shards": [{"path": i.path, "samples": i.samples, "bytes": i.bytes} for i in own],
         }

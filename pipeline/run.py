@@ -80,16 +80,16 @@ def run_build(cfg: dict[str, Any], out_dir: str, beam_args: list[str] | None = N
     import apache_beam as beam
     from apache_beam.io.filesystems import FileSystems
 
-    from pipeline.build import build_graph
+    from pipeline.build import build_graph, built_sources
     from pipeline.progress import Reporter
-
-    beam_args = list(beam_args or [])
-    if not cfg["sources"]["interleaved"]["input"]:
-        raise ConfigError("no input: give --input GLOB... or sources.interleaved.input")
-    out_dir = out_dir.rstrip("/")
     from pipeline.read_stage import check_inputs
 
-    check_inputs(list(cfg["sources"]["interleaved"]["input"]))
+    beam_args = list(beam_args or [])
+    if not built_sources(cfg):
+        raise ConfigError("nothing to build: give --input GLOB... or name sources in the config")
+    out_dir = out_dir.rstrip("/")
+    if "interleaved" in built_sources(cfg):
+        check_inputs(list(cfg["sources"]["interleaved"]["input"]))
     prepare_output(out_dir, config_hash(cfg), overwrite)
     opts = pipeline_options(beam_args)
     show = progress and is_local(beam_args)
