@@ -24,16 +24,13 @@ def load_stats(out_dir: str) -> dict[str, Any]:
         raise FileNotFoundError(f"{out_dir}: no stats/funnel.json (is this a build directory?)")
     summary = _read_json(out_dir, "stats/summary.json") or {}
     manifest = _read_json(out_dir, "manifest.json") or {"sources": {}}
-    t = funnel["totals"]
     sources = {}
     for name, src in manifest["sources"].items():
         entry = {"weight": src["weight"], "samples": src["samples"], "shards": len(src["shards"])}
-        if name == "interleaved":
-            entry.update(input=t["html_records"], kept=t["documents"],
-                         rejected=t["rejected_documents"])
+        entry.update(funnel.get("sources", {}).get(name, {"input": 0, "kept": 0, "rejected": 0}))
         entry["summary"] = summary.get(name, {})
         sources[name] = entry
-    return {"totals": t, "stages": funnel["stages"], "sources": sources,
+    return {"totals": funnel["totals"], "stages": funnel["stages"], "sources": sources,
             "config_hash": manifest.get("config_hash")}
 
 
