@@ -87,7 +87,7 @@ def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
         | "SummaryCombine" >> beam.CombineGlobally(SummaryFn())
     )
     _ = summary | "WriteSummary" >> beam.Map(
-        lambda s: write_json(out_dir, "stats/summary.json", {"interleaved": s}))
+        lambda s: write_json(out_dir, "stats/summary-interleaved.json", s))
     return kept
 
 

@@ -30,6 +30,7 @@ def demo_command(args: argparse.Namespace) -> int:
     from pipeline.inspect_cmd import inspect_command
     from pipeline.run import run_build
     from pipeline.sample_site import prepare_demo
+    from pipeline.sample_site.media import write_pair_inputs
     from pipeline.stats_cmd import stats_command
 
     out = os.path.abspath(args.output)
@@ -43,7 +44,17 @@ def demo_command(args: argparse.Namespace) -> int:
         print(f"{counts['pages']} pages and {counts['images_in_warc']} images in "
               f"{', '.join(demo.warc_paths)}; {counts['images_served']} images served from "
               f"{demo.server.base_url} ({time.perf_counter() - t0:.1f}s)")
-        config = dict(DEMO_CONFIG, sources={"interleaved": {"input": list(demo.warc_paths)}})
+        served = sorted(u for u, meta in demo.site.image_meta.items()
+                        if u not in set(counts["warc_images"]) and meta.kind == "photo")[:40]
+        pair_inputs = write_pair_inputs(os.path.join(out, "input"), served, seed=args.seed)
+        print(f"pair inputs: {pair_inputs['pairs']} ({len(served) + 1} image URLs), "
+              f"{pair_inputs['videos']}")
+        config = dict(DEMO_CONFIG, sources={
+            "interleaved": {"input": list(demo.warc_paths)},
+            "alt_text": {"from": "interleaved"},
+            "image_text": {"input": [pair_inputs["pairs"]]},
+            "video_text": {"input": [pair_inputs["videos"]]},
+        })
         with open(cfg_path, "w", encoding="utf-8") as fh:
             yaml.safe_dump(config, fh, sort_keys=False)
 

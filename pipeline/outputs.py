@@ -184,6 +184,55 @@ def _log_bucket(n: int) -> int:
     return 0 if n <= 0 else 1 << (n.bit_length() - 1)
 
 
+def pair_summary(sample: tuple[str, dict[str, bytes]]) -> dict[str, float]:
+    """The numbers `m3w stats` shows for one pair sample, read from its members."""
+    _, members = sample
+    meta = json.loads(members.get("json", b"{}"))
+    caption = members.get("txt", b"").decode("utf-8", "replace")
+    out = {"caption_chars": len(caption), "caption_words": len(caption.split())}
+    if meta.get("width") and meta.get("height"):
+        out["short_side"] = min(meta["width"], meta["height"])
+    if "timestamps" in meta:
+        out["frames"] = len(meta["timestamps"])
+        out["duration"] = float(meta.get("duration") or 0.0)
+    return out
+
+
+class PairSummaryFn(beam.CombineFn):
+    """Per pair source: count, means, and histograms of caption words, sizes, frames."""
+
+    def create_accumulator(self):
+        return {"samples": 0, "sums": Counter(), "caption_words": Counter(),
+                "short_side": Counter(), "frames": Counter()}
+
+    def add_input(self, acc, s):
+        acc["samples"] += 1
+        acc["sums"].update({k: v for k, v in s.items()})
+        acc["caption_words"][_log_bucket(s["caption_words"])] += 1
+        if "short_side" in s:
+            acc["short_side"][_log_bucket(int(s["short_side"]))] += 1
+        if "frames" in s:
+            acc["frames"][int(s["frames"])] += 1
+        return acc
+
+    def merge_accumulators(self, accs):
+        out = self.create_accumulator()
+        for a in accs:
+            for k, v in a.items():
+                out[k] = out[k] + v
+        return out
+
+    def extract_output(self, acc):
+        n = max(acc["samples"], 1)
+        return {
+            "samples": acc["samples"],
+            "means": {k: round(v / n, 3) for k, v in sorted(acc["sums"].items())},
+            "caption_words_histogram": {str(k): v for k, v in sorted(acc["caption_words"].items())},
+            "short_side_histogram": {str(k): v for k, v in sorted(acc["short_side"].items())},
+            "frames_per_clip": {str(k): v for k, v in sorted(acc["frames"].items())},
+        }
+
+
 def manifest(cfg: dict[str, Any], cfg_hash: str, shards: list[tuple[str, ShardInfo]],
              rejects: list[str], versions: dict[str, str], weights: dict[str, float]
              ) -> dict[str, Any]:

@@ -179,8 +179,14 @@ def read_pairs(p: beam.Pipeline, stage: str, scfg: dict[str, Any], media: str,
 def write_source(stage: str, samples: beam.PCollection, cfg: dict[str, Any], out_dir: str,
                  labels: list[beam.PCollection]) -> beam.PCollection:
     """Samples -> shards/<stage>/*.tar; one funnel label per kept sample."""
+    from pipeline.outputs import PairSummaryFn, pair_summary, write_json
+
     shard_cfg = cfg["shards"]
     labels.append(samples | f"{stage}_Labels" >> beam.Map(lambda _s, st=stage: (st, "out", "")))
+    _ = (samples | f"{stage}_Summary" >> beam.Map(pair_summary)
+         | f"{stage}_SummaryCombine" >> beam.CombineGlobally(PairSummaryFn())
+         | f"{stage}_WriteSummary" >> beam.Map(
+             lambda s, st=stage: write_json(out_dir, f"stats/summary-{st}.json", s)))
     return samples | f"{stage}_Shards" >> WriteShards(
         out_dir, stage, shard_cfg["max_samples"], shard_cfg["max_bytes"])
 

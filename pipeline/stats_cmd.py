@@ -1,5 +1,5 @@
 """`m3w stats DIR`: the funnel stage by stage and the distributions, read from the written files
-only (stats/funnel.json, stats/summary.json, manifest.json), never from runner metrics."""
+only (stats/funnel.json, stats/summary-SOURCE.json, manifest.json), never from runner metrics."""
 
 from __future__ import annotations
 
@@ -22,13 +22,12 @@ def load_stats(out_dir: str) -> dict[str, Any]:
     funnel = _read_json(out_dir, "stats/funnel.json")
     if funnel is None:
         raise FileNotFoundError(f"{out_dir}: no stats/funnel.json (is this a build directory?)")
-    summary = _read_json(out_dir, "stats/summary.json") or {}
     manifest = _read_json(out_dir, "manifest.json") or {"sources": {}}
     sources = {}
     for name, src in manifest["sources"].items():
         entry = {"weight": src["weight"], "samples": src["samples"], "shards": len(src["shards"])}
         entry.update(funnel.get("sources", {}).get(name, {"input": 0, "kept": 0, "rejected": 0}))
-        entry["summary"] = summary.get(name, {})
+        entry["summary"] = _read_json(out_dir, f"stats/summary-{name}.json") or {}
         sources[name] = entry
     return {"totals": funnel["totals"], "stages": funnel["stages"], "sources": sources,
             "config_hash": manifest.get("config_hash")}
@@ -53,6 +52,13 @@ def _print_summary(stats: dict[str, Any]) -> None:
               f"weight {src['weight']}")
         if "input" in src:
             print(f"  input {src['input']:,} = kept {src['kept']:,} + rejected {src['rejected']:,}")
+        if s.get("means"):
+            means = "  ".join(f"{k} {v:g}" for k, v in s["means"].items())
+            print(f"  mean per sample: {means}")
+            for key in ("caption_words_histogram", "short_side_histogram", "frames_per_clip"):
+                if s.get(key):
+                    print(f"  {key.replace('_', ' ')}: "
+                          + "  ".join(f"{k}:{v}" for k, v in s[key].items()))
         if not s.get("documents"):
             continue
         d = s["documents"]
