@@ -32,6 +32,7 @@ test: lint
 
 bench: $(STAMP)
 	$(PY) bench/build_bench.py
+	$(PY) bench/pairs_bench.py
 	$(PY) bench/extract_bench.py
 
 clean:
