@@ -23,6 +23,8 @@ from scrapers.dom_hints import (
 )
 
 BR = "\x00"  # line-break marker inside a block (NUL never survives HTML parsing)
+WRAP_MIN = 200  # raw text (whitespace included) of a box that may wrap an article body
+FIGURE_TEXT = 300  # text (a caption, a credit) of a class-named box that is an image embed
 # Table row parts: their class names say nothing their table does not; not worth a lookup.
 _UNHINTED = frozenset({"tbody", "thead", "tfoot", "tr"})
 
@@ -43,6 +45,7 @@ class ImageItem:
     eid: int
     attrs: dict[str, str | None]
     sources: list[str]  # srcset values of <picture><source>
+    linked: bool = False  # inside an <a>
 
 
 @dataclass
@@ -101,18 +104,24 @@ def walk(root: Any, total: int = 0, skip_share: float = 0.25) -> Walk:
 
     stack: list[tuple[Any, int]] = []
     node = root.child
+    kinds = _KINDS
     while node is not None:
-        tag = node.tag
+        # Dispatch on lexbor's integer tag id: reading `.tag` builds a string for every node.
+        tid = node.tag_id
+        kind = kinds.get(tid)
+        if kind is None:
+            kind = _kind(node, tid)
         action = -1  # what to undo when leaving the node: -1 nothing, -2 link, -3 pre, >=0 block
         child = None
-        if tag == "-text":
+        if kind == _TEXT:
             s = node.text_content
             # Whitespace between tags only matters as a separator inside a block.
             if s and (buf or not s.isspace()):
                 buf.append(s)
                 if state[1]:
                     state[2] += len(" ".join(s.split()))
-        elif tag in BLOCK_TAGS:
+        elif kind == _BLOCK:
+            tag = _NAMES[tid]
             if buf:
                 flush()
             attrs = None if tag in _UNHINTED else node.attributes  # one dict: 3x cheaper
@@ -131,12 +140,23 @@ def walk(root: Any, total: int = 0, skip_share: float = 0.25) -> Walk:
             elif tag == "blockquote":
                 quote[0] += 1
             skip_len = -1
-            if h == BOILER and node.css_first(MAIN_CONTENT) is not None:
-                h = ehint[eid] = NEUTRAL  # e.g. a sticky share bar wrapped around the article
-            if (h == BOILER or h == SEMANTIC) and total:
-                skip_len = len(node.text(deep=True))
-                if h == SEMANTIC and skip_len * 2 > total:
+            if h == BOILER or h == SEMANTIC:
+                skip_len = len(node.text(deep=True)) if total else -1
+                if h == BOILER and (skip_len < 0 or skip_len >= WRAP_MIN) \
+                        and node.css_first(MAIN_CONTENT) is not None:
+                    # e.g. a sticky share bar around the article (a box with less text than
+                    # WRAP_MIN holds no article: not worth the query, which scans the box)
+                    h = ehint[eid] = NEUTRAL
+                    skip_len = -1
+                elif h == SEMANTIC and skip_len * 2 > total:
                     h = ehint[eid] = BOILER  # a <nav> or <footer> wrapping the page: judge it
+            if h == BOILER and 0 <= skip_len < 4 * FIGURE_TEXT \
+                    and node.css_first("a") is None and node.css_first("img") is not None \
+                    and len("".join(node.text(deep=True).split())) < FIGURE_TEXT:
+                # An image with at most a caption and no link in a class-named box ("widget",
+                # "banner") is an editor's image embed: sidebars, promos and share bars link out.
+                h = ehint[eid] = NEUTRAL
+                skip_len = -1
             if h == SEMANTIC or 0 <= skip_len < total * skip_share:
                 # nav/aside/footer, or a class-named sidebar/comments/share box that does not
                 # hold much of the page: never content, so not walked; only its images listed.
@@ -148,16 +168,16 @@ def walk(root: Any, total: int = 0, skip_share: float = 0.25) -> Walk:
                     items.append(ImageItem(eid, dict(img.attributes), []))
             else:
                 child = node.child
-        elif tag == "a":
+        elif kind == _INLINE:
+            child = node.child
+        elif kind == _LINK:
             state[1] += 1
             action = -2
             child = node.child
-        elif tag == "br":
+        elif kind == _BR:
             buf.append(BR)
-        elif tag == "img" or tag == "picture":
-            _image(node, tag, state, buf, flush, items)
-        elif tag is not None and tag not in SKIP_TAGS and tag[0] != "-":
-            child = node.child
+        elif kind == _IMAGE:
+            _image(node, _NAMES[tid], state, buf, flush, items)
         if child is not None:
             stack.append((node, action))
             node = child
@@ -189,6 +209,38 @@ def walk(root: Any, total: int = 0, skip_share: float = 0.25) -> Walk:
     return w
 
 
+# Node kinds, by tag id. Ids of HTML's own tags are fixed in lexbor; a custom element's id is
+# a per-document pointer (large), never cached: custom elements are inline.
+_TEXT, _BLOCK, _INLINE, _LINK, _BR, _IMAGE, _SKIP = range(7)
+_KINDS: dict[int, int] = {}
+_NAMES: dict[int, str] = {}
+_FIXED_IDS = 1 << 16
+
+
+def _kind(node: Any, tid: int) -> int:
+    tag = node.tag
+    if tag == "-text":
+        kind = _TEXT
+    elif tag is None or tag[0] == "-" or tag in SKIP_TAGS:
+        kind = _SKIP
+    elif tag in BLOCK_TAGS:
+        kind = _BLOCK
+    elif tag == "a":
+        kind = _LINK
+    elif tag == "br":
+        kind = _BR
+    elif tag == "img" or tag == "picture":
+        kind = _IMAGE
+    else:
+        kind = _INLINE
+    if tid < _FIXED_IDS:
+        _KINDS[tid] = kind
+        _NAMES[tid] = tag
+    elif kind == _BLOCK or kind == _IMAGE:
+        kind = _INLINE  # not a tag lexbor knows, so not one of ours
+    return kind
+
+
 def _image(node: Any, tag: str, state: list[int], buf: list[str], flush: Any,
            items: list[Any]) -> None:
     sources: list[str] = []
@@ -199,10 +251,12 @@ def _image(node: Any, tag: str, state: list[int], buf: list[str], flush: Any,
             if v:
                 sources.append(v)
         img = node.css_first("img")
-        attrs = dict(img.attributes) if img is not None else {}
+        if img is None:
+            return  # a <picture> renders only through its <img>: without one, nothing shows
+        attrs = dict(img.attributes)
     else:
         attrs = dict(node.attributes)
     # Text already in the block comes before the image: split the block there.
     if buf and "".join(buf).strip():
         flush()
-    items.append(ImageItem(state[0], attrs, sources))
+    items.append(ImageItem(state[0], attrs, sources, state[1] > 0))

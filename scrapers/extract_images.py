@@ -1,6 +1,7 @@
 """Image source resolution (src, lazy-loading attributes, srcset) and the rules that skip images.
 
-Reason codes: data_uri, svg, tracking_pixel, spacer, icon, logo, avatar, button, ad, no_src
+Reason codes: data_uri, svg, tracking_pixel, spacer, icon, logo, avatar, button, ad,
+decorative, no_src
 (and `boilerplate`, given by the extractor for images outside the main content).
 """
 
@@ -47,6 +48,8 @@ _BUTTON_WORDS = frozenset({"button", "buttons", "btn", "share", "sharing", "shar
                            "addthis", "facebook", "twitter", "pinterest", "linkedin",
                            "whatsapp", "reddit", "tumblr", "email", "print", "rss", "feed",
                            "subscribe", "badge", "badges"})
+# A class saying the image is a backdrop (a hero banner's background, drawn under the title).
+_DECOR_WORDS = frozenset({"background", "backdrop"})
 _SPACER_WORDS = frozenset({"spacer", "blank", "transparent", "clear", "shim", "pixel",
                            "placeholder", "dot", "trans", "1x1", "spc", "s"})
 
@@ -160,6 +163,8 @@ def classify(url: str, attrs: dict[str, str | None], w: int | None, h: int | Non
     # "ad" alone is only trusted in a host name or a class/id: paths hold hex dirs ("/a/ad/").
     if (host_words | attr_words) & _AD_WORDS or (path_words - {"ad"}) & _AD_WORDS:
         return "ad"
+    if attr_words & _DECOR_WORDS:
+        return "decorative"
     if (path_words | attr_words) & _LOGO_WORDS:
         return "logo"
     if (path_words | attr_words) & _AVATAR_WORDS:

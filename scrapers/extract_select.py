@@ -10,7 +10,7 @@ and it spans sibling sections when the prose is split between them.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from scrapers.dom_hints import BOILER, CONTENT, HEADER, HEADINGS, SEMANTIC
@@ -28,6 +28,9 @@ LINK_DENSITY_MAX = 0.4  # blocks inside the content that are mostly links are na
 LONG_LINK = 50  # ... except a whole-link paragraph at least this long (a reference)
 SHORT_CELL = 100  # ... or a linked table cell shorter than this (data: a product, a name)
 HEADER_PROSE = 100  # a block this long inside a page/article header is a lead paragraph
+CARDS_MIN = 3  # side-by-side story cards (linked heading + linked picture) that make a list
+CARD_DEPTH = 3  # levels above a linked picture searched for its card's linked heading
+CARD_TEXT = 600  # a card is a teaser: a title, a line or two, a byline
 LABEL_MAX = 40  # a shorter unpunctuated block over a dropped one is its label ("Tags:")
 TAIL_PROSE = 150  # after the last block this long,
 TAIL_SHORT = 50  # blocks shorter than this are page furniture
@@ -111,6 +114,15 @@ def select(w: Walk) -> Selection:
         if boiler[p] or score[p] < floor or prose[p] > grow or images[p] > images[best]:
             break
         best = p
+    if hint[best] == BOILER:
+        # A class-named widget (a gallery, an embed) won only by its size: the article it sits
+        # in, when the page marks one, is the region; the widget's own text rarely is.
+        e = parent[best]
+        while e > 0 and not boiler[e] and not header[e]:
+            if hint[e] == CONTENT:
+                best = e
+                break
+            e = parent[e]
     lo, hi = best, w.end[best]
     for i, it in enumerate(items):
         e = it.eid
@@ -130,6 +142,7 @@ def select(w: Walk) -> Selection:
             continue
         keep[i] = True
     _drop_thumbnail_strips(w, keep)
+    _drop_teaser_cards(w, keep)
     _drop_orphans(items, keep, lo, hi)
     _trim_tail(w, keep)
     _add_title(w, best, keep, boiler)
@@ -155,6 +168,48 @@ def _drop_thumbnail_strips(w: Walk, keep: list[bool]) -> None:
         if len(entries) >= 3 and 2 * sum(b for _, b in entries) > len(entries):
             for i, b in entries:
                 keep[i] = keep[i] and not b
+
+
+def _drop_teaser_cards(w: Walk, keep: list[bool]) -> None:
+    """Linked pictures in small "cards" that also hold a mostly-linked heading, three or more
+    cards side by side: a list of other stories (heading and picture both link to them),
+    whose thumbnails are not this page's images. An article's figures are not in such cards."""
+    items = w.items
+    linked = [i for i, it in enumerate(items)
+              if keep[i] and type(it) is ImageItem and it.linked]
+    if len(linked) < CARDS_MIN:
+        return
+    texts = sorted((it.eid, it.length, it.tag in HEADINGS and it.link_chars * 2 > it.length)
+                   for it in items if type(it) is TextBlock)
+    heads = [e for e, _, h in texts if h]
+    if len(heads) < CARDS_MIN:
+        return
+    eids = [e for e, _, _ in texts]
+    size = [0]
+    for _, n, _ in texts:
+        size.append(size[-1] + n)
+    parent, end = w.parent, w.end
+    cards: dict[int, list[int]] = {}  # card element -> its linked pictures
+    for i in linked:
+        e = items[i].eid
+        for _ in range(CARD_DEPTH):
+            j = bisect_left(heads, e)
+            if j < len(heads) and heads[j] <= end[e]:
+                n = size[bisect_right(eids, end[e])] - size[bisect_left(eids, e)]
+                if n <= CARD_TEXT:
+                    cards.setdefault(e, []).append(i)
+                break
+            e = parent[e]
+            if e <= 0:
+                break
+    rows: dict[int, list[int]] = {}
+    for e, pics in cards.items():
+        if len(pics) == 1:
+            rows.setdefault(parent[e], []).append(pics[0])
+    for pics in rows.values():
+        if len(pics) >= CARDS_MIN:
+            for i in pics:
+                keep[i] = False
 
 
 def _drop_orphans(items: list[TextBlock | ImageItem], keep: list[bool], lo: int, hi: int) -> None:
@@ -205,15 +260,18 @@ def _trim_tail(w: Walk, keep: list[bool]) -> None:
         elif it.length < TAIL_SHORT and (not attached or it.link_chars):
             keep[i] = attached = False
     # Images after the last kept text and outside its container: share buttons, ads and
-    # teasers under the article (an image closing the article body stays).
+    # teasers under the article (an image closing the article body stays, and so does a
+    # <figure> one level further out: the last step's photo next to the step's text box).
     last_text = max((i for i, k in enumerate(keep) if k and type(items[i]) is TextBlock),
                     default=-1)
     if last_text < 0:
         return
     box = max(w.parent[items[last_text].eid], 0)
-    lo, hi = box, w.end[box]
+    outer = max(w.parent[box], 0)
     for i in range(last_text + 1, len(items)):
-        if not lo <= items[i].eid <= hi:
+        e = items[i].eid
+        if not (box <= e <= w.end[box]
+                or (w.tag[e] == "figure" and outer <= e <= w.end[outer])):
             keep[i] = False
 
 

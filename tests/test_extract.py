@@ -156,3 +156,24 @@ def test_deterministic():
     a, b = extract_detailed(html, URL), extract_detailed(html, URL)
     assert a == b
     assert any(isinstance(n, ImageNode) for n in a.document.nodes)
+
+
+def test_big_widget_inside_article_body_does_not_replace_the_article():
+    """A class-named gallery widget holding most of the text, inside a marked article body:
+    the article body is the region, with its own images."""
+    legends = "".join(f"<li><h2>{i}/30 Item</h2><p>Legend number {i} of the business "
+                      f"gallery, a long enough sentence to count as prose here.</p></li>"
+                      for i in range(30))
+    # a list of links in the body weighs against it: the widget alone would score higher
+    links = "".join(f'<li><a href="/r{i}">Another related story with a long title, number {i}'
+                    f'</a></li>' for i in range(12))
+    html = f"""<html><body><nav><a href="/">Home</a></nav>
+        <div itemprop="articleBody" class="text-wrapper">
+        <p>Hotel rooms are not always as clean as they look, say the hotel owners we asked.</p>
+        <figure><img src="/photo.jpg"></figure>
+        <p>Blankets in particular are rarely washed between stays, even in the best hotels.</p>
+        <ul>{links}</ul>
+        <div class="gallery-widget-wrapper"><ul>{legends}</ul></div></div></body></html>"""
+    doc = extract(html.encode(), "https://news.example.com/a")
+    assert "Hotel rooms are not always" in doc.text
+    assert [i.src for i in doc.images] == ["https://news.example.com/photo.jpg"]

@@ -146,3 +146,47 @@ def test_duplicates_are_taken_once():
     r = doc_with('<img src="/same.jpg"><p>Between the two.</p><img src="/same.jpg">')
     assert len(images(r)) == 1
     assert ("https://blog.example.org/same.jpg", "duplicate") in r.skipped_images
+
+
+def test_picture_without_img_shows_nothing():
+    r = doc_with('<picture><source srcset="/wide.jpg" media="(min-width: 900px)"></picture>'
+                 '<picture><source srcset="/narrow.jpg"><img src="/real.jpg"></picture>')
+    assert [i.src.rsplit("/", 1)[1] for i in images(r)] == ["real.jpg"]
+
+
+def test_background_image_is_decorative():
+    r = doc_with('<img class="hero__background-image" src="/hero-1440.png">')
+    assert images(r) == []
+    assert [why for _, why in r.skipped_images] == ["decorative"]
+
+
+def test_image_embed_in_widget_box_is_kept_but_linked_widget_is_not():
+    embed = ('<div class="editor-widget-wrapper type-image"><div><img src="/embed.jpg"></div>'
+             '<div class="caption-wrapper">Rooms are not always cleaned.</div></div>')
+    r = doc_with(embed)
+    assert [i.src.rsplit("/", 1)[1] for i in images(r)] == ["embed.jpg"]
+    assert "Rooms are not always cleaned." in r.document.text
+    promo = '<div class="widget"><a href="/shop"><img src="/promo.jpg"></a></div>'
+    assert images(doc_with(promo)) == []
+
+
+def test_teaser_cards_lose_their_thumbnails():
+    cards = "".join(
+        f'<div class="story-block"><h4><a href="/s{i}">Other story number {i}</a></h4>'
+        f'<a href="/s{i}"><img src="/thumb{i}.jpg"></a><p>A short teaser line for story {i}, '
+        f'with a few words.</p></div>' for i in range(4))
+    r = doc_with(f'<img src="/lead.jpg"><div class="group">{cards}</div>')
+    assert [i.src.rsplit("/", 1)[1] for i in images(r)] == ["lead.jpg"]
+    # linked figures in the article body itself are not cards
+    figs = "".join(f'<p>{P1}</p><a href="/big{i}.jpg"><img src="/f{i}.jpg"></a>'
+                   for i in range(4))
+    assert len(images(doc_with(f"<h2><a href='#top'>Section</a></h2>{figs}"))) == 4
+
+
+def test_figure_closing_the_last_step_is_kept():
+    html = f"""<html><body><article><h1>How to</h1><p>{P1}</p>
+        <div class="step"><div class="text"><p>{P2}</p></div>
+        <figure><img src="/last-step.jpg"></figure></div></article>
+        <div class="below"><div><img src="/teaser.jpg"></div></div></body></html>"""
+    doc = extract(html.encode(), URL)
+    assert [i.src.rsplit("/", 1)[1] for i in doc.images] == ["last-step.jpg"]
