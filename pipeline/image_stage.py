@@ -182,7 +182,7 @@ class ResolveImages(beam.PTransform):
         outcomes = (
             {"req": requests, "warc": stored}
             | "ByImageUrl" >> beam.CoGroupByKey()
-            | "BatchUrls" >> beam.BatchElements(min_batch_size=1, max_batch_size=64)
+            | "BatchUrls" >> beam.BatchElements(min_batch_size=32, max_batch_size=128)
             | "Resolve" >> beam.ParDo(ResolveImagesFn(self.cfg))
         )
         keyed_docs = docs | "KeyDocs" >> beam.Map(lambda d: (d.key, d))
