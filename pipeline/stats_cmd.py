@@ -36,6 +36,8 @@ def load_stats(out_dir: str) -> dict[str, Any]:
 def print_funnel(funnel: dict[str, Any], top: int = 8) -> None:
     print(f"\n{'stage':<10}{'in':>10}{'out':>10}{'rejected':>10}  top reasons")
     for s in funnel["stages"]:
+        if not s["in"] and s["stage"] != "read":
+            continue  # a stage this build did not run
         reasons = list(s["rejected_by_reason"].items())[:top]
         first = ", ".join(f"{r} {n}" for r, n in reasons[:3])
         print(f"{s['stage']:<10}{s['in']:>10,}{s['out']:>10,}{s['rejected']:>10,}  {first}")
