@@ -139,7 +139,18 @@ def doc_summary(item: tuple[Document, dict[str, bytes]]) -> tuple[int, int, int,
     return len(doc.images), len(doc.text), n_text, host, doc.language or ""
 
 
-class SummaryFn(beam.CombineFn):
+class _AdditiveCombineFn(beam.CombineFn):
+    """Accumulators are dicts of numbers and Counters, merged by adding them key by key."""
+
+    def merge_accumulators(self, accs):
+        out = self.create_accumulator()
+        for a in accs:
+            for k, v in a.items():
+                out[k] = out[k] + v
+        return out
+
+
+class SummaryFn(_AdditiveCombineFn):
     """Distributions over kept documents: images per doc, text length, domains, languages."""
 
     def create_accumulator(self):
@@ -157,14 +168,6 @@ class SummaryFn(beam.CombineFn):
         acc["total_chars"] += n_chars
         acc["total_images"] += n_img
         return acc
-
-    def merge_accumulators(self, accs):
-        accs = list(accs)
-        out = self.create_accumulator()
-        for a in accs:
-            for k, v in a.items():
-                out[k] = out[k] + v
-        return out
 
     def extract_output(self, acc):
         return {
@@ -198,7 +201,7 @@ def pair_summary(sample: tuple[str, dict[str, bytes]]) -> dict[str, float]:
     return out
 
 
-class PairSummaryFn(beam.CombineFn):
+class PairSummaryFn(_AdditiveCombineFn):
     """Per pair source: count, means, and histograms of caption words, sizes, frames."""
 
     def create_accumulator(self):
@@ -214,13 +217,6 @@ class PairSummaryFn(beam.CombineFn):
         if "frames" in s:
             acc["frames"][int(s["frames"])] += 1
         return acc
-
-    def merge_accumulators(self, accs):
-        out = self.create_accumulator()
-        for a in accs:
-            for k, v in a.items():
-                out[k] = out[k] + v
-        return out
 
     def extract_output(self, acc):
         n = max(acc["samples"], 1)
