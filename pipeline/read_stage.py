@@ -14,7 +14,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline import progress
-from scrapers.warc_read import WebRecord, iter_records
+from scrapers.warc_read import WebRecord, classify_payload, iter_records, mime_type
 
 WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
 URL_LIST_SUFFIXES = (".txt", ".urls", ".parquet")
@@ -100,8 +100,6 @@ class FetchPagesFn(beam.DoFn):
         self._fetcher = make_fetcher(self.fetch_cfg)
 
     def process(self, batch: list[str]) -> Iterator[WebRecord]:
-        from scrapers.warc_read import _classify, _mime
-
         urls = sorted(batch)
         results = list(self._fetcher.fetch_many(urls, threads=self.fetch_cfg["threads"]))
         offsets: dict[str, tuple[str, int]] = {}
@@ -117,9 +115,9 @@ class FetchPagesFn(beam.DoFn):
                 yield rec
                 continue
             rec.content_type = rec.headers.get("content-type", "")
-            rec.mime = _mime(rec.content_type)
+            rec.mime = mime_type(rec.content_type)
             body = res.body or b""
-            kind = _classify(rec.mime, res.final_url or url, body[:1024])
+            kind = classify_payload(rec.mime, res.final_url or url, body[:1024])
             if kind != "html":
                 rec.reason, rec.detail = "non_html", rec.mime
                 yield rec

@@ -52,7 +52,8 @@ class WebRecord:
         return f"{self.source}@{self.offset}"
 
 
-def _mime(content_type: str) -> str:
+def mime_type(content_type: str) -> str:
+    """The bare, lower-case MIME type of a Content-Type header."""
     return content_type.split(";", 1)[0].strip().lower()
 
 
@@ -61,7 +62,8 @@ def _looks_like_html(head: bytes) -> bool:
     return h.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
 
 
-def _classify(mime: str, url: str, payload_head: bytes) -> str:
+def classify_payload(mime: str, url: str, payload_head: bytes) -> str:
+    """"html", "image" or "skipped" from the MIME type, the URL and the payload's start."""
     if mime in HTML_TYPES:
         return "html"
     if mime.startswith("image/"):
@@ -131,7 +133,7 @@ def _to_web_record(rec, source: str, max_bytes: int) -> WebRecord:
     else:
         base.status = 200
         base.content_type = h.get_header("Content-Type") or ""
-    base.mime = _mime(base.content_type)
+    base.mime = mime_type(base.content_type)
     if base.status and 300 <= base.status < 400:
         base.reason = "http_redirect"
         base.detail = base.headers.get("location", "")
@@ -147,7 +149,7 @@ def _to_web_record(rec, source: str, max_bytes: int) -> WebRecord:
         base.reason = "truncated"
         base.detail = f"{missing} bytes missing"
         return base
-    kind = _classify(base.mime, url, payload[:1024])
+    kind = classify_payload(base.mime, url, payload[:1024])
     if kind == "skipped":
         base.reason = "non_html"
         base.detail = base.mime
