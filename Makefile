@@ -34,6 +34,8 @@ bench: $(STAMP)
 	$(PY) bench/build_bench.py
 	$(PY) bench/pairs_bench.py
 	$(PY) bench/extract_bench.py
+	$(PY) bench/dedup_bench.py
+	$(PY) bench/curation_bench.py
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache

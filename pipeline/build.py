@@ -9,8 +9,12 @@ from typing import Any
 import apache_beam as beam
 
 from pipeline import funnel as fn
+from pipeline.catalog import declared_reasons
 from pipeline.config import config_hash
+from pipeline.decontam_stage import DecontaminateText
+from pipeline.dedup_stage import Deduplicate
 from pipeline.extract_stage import REJECTS, ExtractFn
+from pipeline.filter_stage import FilterDocuments
 from pipeline.image_stage import ResolveImages
 from pipeline.outputs import (
     SummaryFn,
@@ -23,7 +27,7 @@ from pipeline.outputs import (
     write_json,
 )
 from pipeline.read_stage import ReadInputs
-from schemas import Reject
+from schemas import Reject, TextNode
 from scrapers.warc_read import WebRecord
 
 READ_FILTER = "read/v1"
@@ -67,6 +71,7 @@ def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
     docs = extracted.docs
     parts["rejects"].append(extracted[REJECTS])
     parts["labels"].append(count_out(docs, "extract", "extract"))
+    docs = curate_documents(docs, cfg, parts)
 
     resolved = (docs, images) | "Images" >> ResolveImages(cfg)
     kept = resolved.kept
@@ -91,6 +96,35 @@ def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
     return kept
 
 
+def curate_documents(docs: beam.PCollection, cfg: dict[str, Any], parts: dict[str, list]
+                     ) -> beam.PCollection:
+    """Quality filters, deduplication and text decontamination, all before any image is
+    fetched, each stage counted in the funnel when it runs."""
+    # Text nodes entering curation; each node reject takes one back out (see build_graph).
+    parts["weighted_labels"].append(docs | "L_nodes" >> beam.Map(
+        lambda d: (fn.out_label("node"), sum(isinstance(n, TextNode) for n in d.nodes))))
+    if any_enabled(cfg["filters"]["node"]) or any_enabled(cfg["filters"]["document"]):
+        filtered = docs | "Filter" >> FilterDocuments(cfg)
+        docs = filtered.docs
+        parts["rejects"].append(filtered[REJECTS])
+        parts["labels"].append(count_out(docs, "filter", "filter"))
+    if any_enabled(cfg["dedup"], ("url", "text", "near", "domain_paragraphs")):
+        docs, dedup_rejects = docs | "Dedup" >> Deduplicate(cfg)
+        parts["rejects"].append(dedup_rejects)
+        parts["labels"].append(count_out(docs, "dedup", "dedup"))
+    if cfg["decontam"]["eval_texts"]:
+        clean = docs | "Decontam" >> DecontaminateText(cfg)
+        docs = clean.docs
+        parts["rejects"].append(clean[REJECTS])
+        parts["labels"].append(count_out(docs, "decontam", "decontam"))
+    return docs
+
+
+def any_enabled(section: dict[str, Any], keys: tuple[str, ...] | None = None) -> bool:
+    return any(v and v.get("enabled", True) for k, v in section.items()
+               if isinstance(v, dict) and (keys is None or k in keys))
+
+
 def build_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str) -> None:
     """Add the whole build to pipeline ``p``. Writes everything under ``out_dir``."""
     parts: dict[str, list] = {"rejects": [], "labels": [], "weighted_labels": [], "shards": []}
@@ -108,6 +142,9 @@ def build_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str) -> None:
     rejects = tuple(parts["rejects"]) | "AllRejects" >> beam.Flatten(pipeline=p)
     reject_files = rejects | "WriteRejects" >> WriteRejects(out_dir)
     parts["labels"].append(rejects | "L_rejects" >> beam.Map(fn.reject_label))
+    parts["weighted_labels"].append(
+        rejects | "NodeRejects" >> beam.Filter(lambda r: r.stage == "node")
+        | "L_nodes_rejected" >> beam.Map(lambda _: (fn.out_label("node"), -1)))
 
     unit = tuple(parts["labels"]) | "UnitLabels" >> beam.Flatten(pipeline=p)
     counted = unit | "CountLabels" >> beam.combiners.Count.PerElement()
@@ -117,7 +154,8 @@ def build_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str) -> None:
         | "SumCounts" >> beam.CombinePerKey(sum)
         | "CountList" >> beam.combiners.ToList()
     )
-    _ = counts | "WriteFunnel" >> beam.Map(write_funnel, out_dir)
+    declared = declared_reasons(cfg) if "interleaved" in built_sources(cfg) else {}
+    _ = counts | "WriteFunnel" >> beam.Map(write_funnel, out_dir, declared)
 
     chash = config_hash(cfg)
     vers = versions()

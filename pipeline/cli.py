@@ -26,6 +26,10 @@ def _add_build(sub) -> None:
     p.add_argument("--allow-network", action="append", default=[], metavar="CIDR",
                    help="let the fetcher reach this private network (e.g. 127.0.0.0/8)")
     p.add_argument("--no-progress", action="store_true", help="no live progress lines")
+    p.add_argument("--eval-images", nargs="+", default=[], metavar="PATH",
+                   help="evaluation images to decontaminate against: folders or .tar shards")
+    p.add_argument("--eval-texts", nargs="+", default=[], metavar="PATH",
+                   help="evaluation texts (.txt/.json/.jsonl captions or questions)")
 
 
 def _add_stats(sub) -> None:

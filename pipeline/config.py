@@ -10,7 +10,9 @@ from typing import Any
 
 import yaml
 
-PRESETS = ("m3w",)
+PRESETS = ("m3w", "obelics")
+# Sections whose keys the user may add to: sources, and filters by their registered key.
+OPEN_SECTIONS = ("sources.", "filters.node.", "filters.document.", "filters.image.")
 
 
 class ConfigError(ValueError):
@@ -21,15 +23,17 @@ def load_preset(name: str) -> dict[str, Any]:
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     text = resources.files("pipeline.presets").joinpath(f"{name}.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    data = yaml.safe_load(text)
+    base = data.pop("base", None)
+    return _merge(load_preset(base), data) if base else data
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any], path: str = "") -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in over.items():
         where = f"{path}{key}"
-        if path == "sources." and key not in out:
-            out[key] = copy.deepcopy(value)  # new sources are declared by the user
+        if path in OPEN_SECTIONS and key not in out:
+            out[key] = copy.deepcopy(value)  # a new source, or a filter the preset leaves out
             continue
         if key not in out:
             raise ConfigError(f"unknown config key {where!r}")
@@ -41,7 +45,7 @@ def _merge(base: dict[str, Any], over: dict[str, Any], path: str = "") -> dict[s
             want = type(out[key])
             if want is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
-            if out[key] is not None and not isinstance(value, want):
+            if out[key] is not None and value is not None and not isinstance(value, want):
                 raise ConfigError(
                     f"config key {where!r} must be {want.__name__}, got {type(value).__name__}"
                 )
@@ -73,6 +77,21 @@ def _check(cfg: dict[str, Any]) -> None:
         raise ConfigError("shards.max_samples and shards.max_bytes must be positive")
     if not 0.0 <= cfg["errors"]["max_error_rate"] <= 1.0:
         raise ConfigError("errors.max_error_rate must be within [0, 1]")
+    from filters.base import make_filter
+
+    for level in ("node", "document", "image"):
+        for key, params in cfg["filters"][level].items():
+            if not isinstance(params, dict):
+                raise ConfigError(f"filters.{level}.{key} must be a mapping")
+            try:
+                made = make_filter(key, params)
+            except ValueError as exc:
+                raise ConfigError(f"filters.{level}.{key}: {exc}") from None
+            if made.level != level:
+                raise ConfigError(f"filters.{level}.{key} is a {made.level}-level filter")
+    near = cfg["dedup"]["near"]
+    if near["bands"] < 1 or near["rows"] < 1 or not 0.0 < near["threshold"] <= 1.0:
+        raise ConfigError("dedup.near needs bands >= 1, rows >= 1 and 0 < threshold <= 1")
 
 
 def config_hash(cfg: dict[str, Any]) -> str:

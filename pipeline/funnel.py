@@ -11,8 +11,10 @@ from schemas import Reject
 # Stages in funnel order. "in" of a stage is always out + rejected, and the cross-stage
 # identities (records_read == html + image + skipped; html == documents + rejected_documents)
 # are checked from independent counts by `m3w stats` and the tests.
-STAGES = ("read", "extract", "filter", "dedup", "image", "document", "shard")
-DOCUMENT_STAGES = ("extract", "filter", "dedup", "document")  # rejects remove a whole document
+# "node" counts text nodes (paragraphs), "image" image occurrences, the rest documents.
+STAGES = ("read", "extract", "node", "filter", "dedup", "decontam", "image", "document",
+          "shard")
+DOCUMENT_STAGES = ("extract", "filter", "dedup", "decontam", "document")  # whole documents
 
 
 def record_label(kind: str) -> tuple[str, ...]:
@@ -27,8 +29,11 @@ def out_label(stage: str) -> tuple[str, ...]:
     return (stage, "out", "")
 
 
-def build_funnel(counts: list[tuple[tuple[str, ...], int]]) -> dict[str, Any]:
-    """Turn (label, count) pairs into the funnel.json object."""
+def build_funnel(counts: list[tuple[tuple[str, ...], int]],
+                 declared: dict[str, dict[str, tuple[str, ...]]] | None = None
+                 ) -> dict[str, Any]:
+    """Turn (label, count) pairs into the funnel.json object. ``declared`` (stage -> filter
+    -> reasons) adds a zero for every reason a configured filter could give but did not."""
     out: dict[str, dict[str, int]] = defaultdict(dict)
     rejected: dict[str, dict[str, int]] = defaultdict(dict)
     for label, n in counts:
@@ -38,6 +43,10 @@ def build_funnel(counts: list[tuple[tuple[str, ...], int]]) -> dict[str, Any]:
         else:
             name = f"{label[2]}:{label[3]}"
             rejected[stage][name] = rejected[stage].get(name, 0) + n
+    for stage, by_filter in (declared or {}).items():
+        for name, reasons in by_filter.items():
+            for reason in reasons:
+                rejected[stage].setdefault(f"{name}:{reason}", 0)
     extra = sorted((set(out) | set(rejected)) - set(STAGES))  # pair sources: one stage each
     stages = []
     for stage in STAGES + tuple(extra):
@@ -51,7 +60,9 @@ def build_funnel(counts: list[tuple[tuple[str, ...], int]]) -> dict[str, Any]:
             "out": n_out,
             "out_by_kind": dict(sorted(out[stage].items())),
             "rejected": n_rej,
-            "rejected_by_reason": dict(sorted(rejected[stage].items(), key=lambda kv: -kv[1])),
+            "rejected_by_reason": dict(sorted(rejected[stage].items(),
+                                              key=lambda kv: (-kv[1], kv[0]))),
+            "filters": sorted({r.split(":", 1)[0] for r in rejected[stage]}),
         })
     by = {s["stage"]: s for s in stages}
     totals = {

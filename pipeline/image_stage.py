@@ -17,6 +17,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 
 from pipeline import progress
+from pipeline.image_dedup import IMAGE_DEDUP_REASONS, DuplicateImages
 from schemas import Document, ImageNode, Reject, TextNode, image_member
 from scrapers.warc_read import WebRecord
 
@@ -25,6 +26,9 @@ FETCH_FILTER = "fetch/v1"
 CHECK_FILTER = "image_check/v1"
 MIN_IMAGES_FILTER = "min_images/v1"
 MAX_IMAGES_FILTER = "max_images/v1"
+URL_COUNT_FILTER = "image_url_count/v1"  # a URL used by too many pages: a logo, a banner
+URL_COUNT_REASONS = ("too_common",)
+PRE_FETCH_FILTERS = ("image_url",)  # image filters that need only the URL run before fetching
 
 
 @dataclass
@@ -39,6 +43,8 @@ class ImageOutcome:
     width: int | None = None
     height: int | None = None
     sha256: str | None = None
+    phash: int | None = None
+    tags: dict[str, Any] | None = None  # tag_only: every image filter's measures
 
 
 def normalize_url(url: str) -> str:
@@ -60,15 +66,77 @@ def warc_image(rec: WebRecord) -> tuple[str, tuple[str, bytes | None, str | None
     return normalize_url(rec.url), (rec.source_id, rec.payload, rec.reason)
 
 
-def check_image(data: bytes, origin: str, image_cfg: dict[str, Any]) -> ImageOutcome:
+def check_image(data: bytes, origin: str, image_cfg: dict[str, Any],
+                url: str = "", checks: ImageChecks | None = None) -> ImageOutcome:
+    """Decode and check one image, then run the decoded-image filters and the evaluation-set
+    match of ``checks``."""
     from pipeline.imaging import image_config
     from scrapers.images import process_image
 
     res = process_image(data, image_config(image_cfg))
     if not res.ok:
         return ImageOutcome(False, origin, res.reason, CHECK_FILTER, res.value)
-    return ImageOutcome(True, origin, jpeg=res.jpeg, width=res.width, height=res.height,
-                        sha256=res.sha256)
+    out = ImageOutcome(True, origin, jpeg=res.jpeg, width=res.width, height=res.height,
+                       sha256=res.sha256, phash=res.phash)
+    return checks.after_decode(out, res, url) if checks is not None else out
+
+
+class ImageChecks:
+    """The image filters of a build config, its URL-count limit and its evaluation images."""
+
+    def __init__(self, cfg: dict[str, Any]) -> None:
+        from filters.base import make_filter
+        from pipeline.decontam_stage import image_index
+
+        section = cfg["filters"]["image"]
+        made = [make_filter(k, p) for k, p in section.items() if p and p.get("enabled", True)]
+        self.pre = [f for f in made if f.key in PRE_FETCH_FILTERS]
+        self.post = [f for f in made if f.key not in PRE_FETCH_FILTERS]
+        self.tag_only = cfg["filters"]["tag_only"]
+        ucfg = cfg["dedup"]["image_urls"]
+        self.max_url_docs = ucfg["max_documents"] if ucfg["enabled"] else 0
+        self.eval_index = image_index(cfg["decontam"])
+
+    def _run(self, filters: list[Any], facts: Any, out: ImageOutcome) -> ImageOutcome:
+        for f in filters:
+            measures = f.measure(facts)
+            drop = f.judge(measures)
+            if self.tag_only:
+                out.tags = dict(out.tags or {}, **{f.name: dict(
+                    measures, drop=drop.reason if drop else None)})
+            elif drop is not None:
+                return ImageOutcome(False, out.origin, drop.reason, f.name, drop.value,
+                                    drop.detail)
+        return out
+
+    def before_fetch(self, url: str, n_docs: int) -> ImageOutcome | None:
+        """A failed outcome when the URL alone condemns the image (no fetch), else None."""
+        from filters.image_rules import ImageFacts
+
+        out = ImageOutcome(True, "http")
+        if self.max_url_docs and n_docs > self.max_url_docs:
+            if not self.tag_only:
+                return ImageOutcome(False, "http", "too_common", URL_COUNT_FILTER,
+                                    float(n_docs))
+            out.tags = {URL_COUNT_FILTER: {"documents": n_docs}}
+        out = self._run(self.pre, ImageFacts(url=url), out)
+        return None if out.ok and not out.tags else out
+
+    def after_decode(self, out: ImageOutcome, res: Any, url: str) -> ImageOutcome:
+        from filters.image_rules import ImageFacts
+        from pipeline.decontam_stage import IMAGE_FILTER
+
+        facts = ImageFacts(url=url, width=res.orig_width or 0, height=res.orig_height or 0,
+                           format=res.format or "", gray_std=res.gray_std, colors=res.colors)
+        out = self._run(self.post, facts, out)
+        if out.ok and self.eval_index is not None:
+            hit = self.eval_index.match(out.sha256, out.phash)
+            if hit is not None and not self.tag_only:
+                return ImageOutcome(False, out.origin, "eval_image_match", IMAGE_FILTER,
+                                    detail=f"eval item {hit}")
+            if hit is not None:
+                out.tags = dict(out.tags or {}, eval_image_match=hit)
+        return out
 
 
 class ResolveImagesFn(beam.DoFn):
@@ -78,45 +146,63 @@ class ResolveImagesFn(beam.DoFn):
     def __init__(self, cfg: dict[str, Any]) -> None:
         self.cfg = cfg
         self._fetcher = None
+        self._checks: ImageChecks
 
     def setup(self) -> None:
         if self.cfg["fetch"]["enabled"]:
             from pipeline.fetching import make_fetcher
 
             self._fetcher = make_fetcher(self.cfg["fetch"])
+        self._checks = ImageChecks(self.cfg)
 
-    def _resolve(self, url: str, stored: list[tuple[str, bytes | None, str | None]]
-                 ) -> ImageOutcome:
+    def _resolve(self, url: str, n_docs: int,
+                 stored: list[tuple[str, bytes | None, str | None]]) -> ImageOutcome:
         try:
-            usable = sorted((s for s in stored if s[1]), key=lambda s: s[0])
-            if usable:
-                return check_image(usable[0][1], "warc", self.cfg["images"])
-            if self._fetcher is None:
-                return ImageOutcome(False, "http", "not_in_warc", FETCH_FILTER)
-            res = self._fetcher.fetch(url)
-            progress.add("images_fetched")
-            if res.error:
-                value = float(res.status) if res.status else None
-                return ImageOutcome(False, "http", res.error, FETCH_FILTER, value, res.detail[:300])
-            return check_image(res.body or b"", "http", self.cfg["images"])
+            checks = self._checks
+            early = checks.before_fetch(url, n_docs)
+            if early is not None and not early.ok:
+                return early  # condemned by its URL: never fetched
+            out = self._fetch_and_check(url, stored, checks)
+            if early is not None and early.tags and out.ok:
+                out.tags = dict(early.tags, **(out.tags or {}))
+            return out
         except Exception as exc:  # a bad image must never stop the build
             return ImageOutcome(False, "http", f"error:{type(exc).__name__}", CHECK_FILTER,
                                 detail=str(exc)[:300])
+
+    def _fetch_and_check(self, url: str, stored: list[tuple[str, bytes | None, str | None]],
+                         checks: ImageChecks) -> ImageOutcome:
+        usable = sorted((s for s in stored if s[1]), key=lambda s: s[0])
+        if usable:
+            return check_image(usable[0][1], "warc", self.cfg["images"], url, checks)
+        if self._fetcher is None:
+            return ImageOutcome(False, "http", "not_in_warc", FETCH_FILTER)
+        res = self._fetcher.fetch(url)
+        progress.add("images_fetched")
+        if res.error:
+            value = float(res.status) if res.status else None
+            return ImageOutcome(False, "http", res.error, FETCH_FILTER, value, res.detail[:300])
+        return check_image(res.body or b"", "http", self.cfg["images"], url, checks)
 
     def process(self, batch: list[tuple[str, dict[str, Iterable[Any]]]]) -> Iterator[Any]:
         wanted = [(url, list(g["req"]), list(g["warc"])) for url, g in batch if list(g["req"])]
         threads = max(1, min(self.cfg["fetch"]["threads"], len(wanted)))
         with ThreadPoolExecutor(threads) as pool:
-            outcomes = list(pool.map(lambda w: self._resolve(w[0], w[2]), wanted))
+            outcomes = list(pool.map(
+                lambda w: self._resolve(w[0], len({k for k, _ in w[1]}), w[2]), wanted))
         for (_url, reqs, _), outcome in zip(wanted, outcomes):
             progress.add("images_resolved")
             for doc_key, idx in reqs:
                 yield doc_key, (idx, outcome)
 
 
-def assemble(doc: Document, outcomes: dict[int, ImageOutcome], image_cfg: dict[str, Any]
-             ) -> tuple[Document | None, dict[str, bytes], list[Reject]]:
-    """Put checked images back at their places; drop failed ones; apply the per-page counts."""
+def assemble(doc: Document, outcomes: dict[int, ImageOutcome], image_cfg: dict[str, Any],
+             duplicates: dict[int, tuple[int, str, str, float]] | None = None,
+             tag_only: bool = False) -> tuple[Document | None, dict[str, bytes], list[Reject]]:
+    """Put checked images back at their places; drop failed and duplicate ones; apply the
+    per-page counts. In tag_only mode duplicates and image filter measures go to the meta."""
+    duplicates = duplicates or {}
+    tags: dict[str, Any] = {}
     nodes: list[Any] = []
     members: dict[str, bytes] = {}
     rejects: list[Reject] = []
@@ -128,6 +214,16 @@ def assemble(doc: Document, outcomes: dict[int, ImageOutcome], image_cfg: dict[s
             nodes.append(node)
             continue
         o = outcomes.get(img_idx) or ImageOutcome(False, "http", "missing_outcome")
+        dup = duplicates.get(img_idx)
+        if o.tags:
+            tags[str(img_idx)] = o.tags
+        if dup is not None and o.ok:
+            _, dup_filter, survivor, dist = dup
+            if tag_only:
+                tags.setdefault(str(img_idx), {})[dup_filter] = survivor
+            else:
+                reason = IMAGE_DEDUP_REASONS[dup_filter][0]
+                o = ImageOutcome(False, o.origin, reason, dup_filter, dist, f"survivor {survivor}")
         img_idx += 1
         if not o.ok:
             rejects.append(Reject(doc.key, "image", o.filter, o.reason or "unknown", o.value,
@@ -147,12 +243,14 @@ def assemble(doc: Document, outcomes: dict[int, ImageOutcome], image_cfg: dict[s
                               float(stored), doc.url))
         return None, {}, rejects
     doc.nodes = nodes
+    if tags:
+        doc.meta["image_filters"] = tags
     return doc, members, rejects
 
 
 class AssembleFn(beam.DoFn):
-    def __init__(self, image_cfg: dict[str, Any]) -> None:
-        self.image_cfg = image_cfg
+    def __init__(self, image_cfg: dict[str, Any], tag_only: bool = False) -> None:
+        self.image_cfg, self.tag_only = image_cfg, tag_only
 
     def process(self, item: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
         _key, groups = item
@@ -160,7 +258,9 @@ class AssembleFn(beam.DoFn):
         if not docs:
             return
         outcomes = dict(groups["img"])
-        doc, members, rejects = assemble(docs[0], outcomes, self.image_cfg)
+        duplicates = {mark[0]: mark for mark in groups.get("dup", ())}
+        doc, members, rejects = assemble(docs[0], outcomes, self.image_cfg, duplicates,
+                                         self.tag_only)
         for r in rejects:
             yield pvalue.TaggedOutput(REJECTS, r)
         if doc is not None:
@@ -186,9 +286,14 @@ class ResolveImages(beam.PTransform):
             | "Resolve" >> beam.ParDo(ResolveImagesFn(self.cfg))
         )
         keyed_docs = docs | "KeyDocs" >> beam.Map(lambda d: (d.key, d))
+        groups = {"doc": keyed_docs, "img": outcomes}
+        icfg = self.cfg["dedup"]["images"]
+        if icfg["enabled"] and (icfg["exact"] or icfg["perceptual"]):
+            groups["dup"] = outcomes | "DedupImages" >> DuplicateImages(icfg)
+        tag_only = self.cfg["filters"]["tag_only"]
         return (
-            {"doc": keyed_docs, "img": outcomes}
+            groups
             | "ByDocument" >> beam.CoGroupByKey()
-            | "Assemble" >> beam.ParDo(AssembleFn(self.cfg["images"])).with_outputs(
+            | "Assemble" >> beam.ParDo(AssembleFn(self.cfg["images"], tag_only)).with_outputs(
                 REJECTS, main="kept")
         )

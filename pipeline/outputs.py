@@ -126,8 +126,10 @@ def write_json(out_dir: str, rel: str, obj: Any) -> None:
     write_atomic(FileSystems.join(out_dir, rel), data + b"\n")
 
 
-def write_funnel(counts: list[tuple[tuple[str, ...], int]], out_dir: str) -> dict[str, Any]:
-    funnel = build_funnel(counts)
+def write_funnel(counts: list[tuple[tuple[str, ...], int]], out_dir: str,
+                 declared: dict[str, dict[str, tuple[str, ...]]] | None = None
+                 ) -> dict[str, Any]:
+    funnel = build_funnel(counts, declared)
     write_json(out_dir, "stats/funnel.json", funnel)
     return funnel
 

@@ -200,6 +200,7 @@ def add_pair_sources(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
     `kept_docs` holds the interleaved source's kept (Document, {member: jpeg}) items; when it
     is None (no interleaved input), alt_text is not built."""
     from pipeline.alt_text_source import AltTextPairs
+    from pipeline.decontam_stage import decontaminate_pairs
     from pipeline.image_text_source import ImageTextPairs
     from pipeline.video_source import VideoTextPairs
 
@@ -213,7 +214,8 @@ def add_pair_sources(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
         scfg = source_config(cfg, "alt_text")
         out = kept_docs | "alt_text" >> AltTextPairs(scfg)
         rejects.append(out[REJECTS])
-        shards.append(write_source("alt_text", out["samples"], cfg, out_dir, labels))
+        samples = decontaminate_pairs("alt_text", out["samples"], cfg, rejects)
+        shards.append(write_source("alt_text", samples, cfg, out_dir, labels))
     for name, transform in (("image_text", ImageTextPairs), ("video_text", VideoTextPairs)):
         if name not in sources:
             continue
@@ -221,5 +223,6 @@ def add_pair_sources(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
         items = read_pairs(p, name, scfg, "image" if name == "image_text" else "video", rejects)
         out = items | name >> transform(scfg, cfg)
         rejects.append(out[REJECTS])
-        shards.append(write_source(name, out["samples"], cfg, out_dir, labels))
+        samples = decontaminate_pairs(name, out["samples"], cfg, rejects)
+        shards.append(write_source(name, samples, cfg, out_dir, labels))
     return shards, rejects, labels

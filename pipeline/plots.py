@@ -28,7 +28,8 @@ def plot_stats(stats: dict[str, Any], path: str) -> None:
     reasons = []
     for s in stages:
         for r, n in s["rejected_by_reason"].items():
-            reasons.append((f"{s['stage']}: {r}", n))
+            if n:
+                reasons.append((f"{s['stage']}: {r}", n))
     reasons = sorted(reasons, key=lambda x: -x[1])[:15][::-1]
     ax.barh([r for r, _ in reasons], [n for _, n in reasons], color="#e0674b")
     ax.set_title("why records were dropped (top 15)")

@@ -132,6 +132,8 @@ def build_command(args: argparse.Namespace, beam_args: list[str]) -> int:
         if args.input:
             cfg["sources"]["interleaved"]["input"] = list(
                 cfg["sources"]["interleaved"]["input"]) + list(args.input)
+        for flag, key in ((args.eval_images, "eval_images"), (args.eval_texts, "eval_texts")):
+            cfg["decontam"][key] = list(cfg["decontam"][key]) + list(flag)
         if args.allow_network:
             cfg["fetch"]["allowed_networks"] = list(cfg["fetch"]["allowed_networks"]) + list(
                 args.allow_network)

@@ -38,7 +38,7 @@ def print_funnel(funnel: dict[str, Any], top: int = 8) -> None:
     for s in funnel["stages"]:
         if not s["in"] and s["stage"] != "read":
             continue  # a stage this build did not run
-        reasons = list(s["rejected_by_reason"].items())[:top]
+        reasons = [(r, n) for r, n in s["rejected_by_reason"].items() if n][:top]
         first = ", ".join(f"{r} {n}" for r, n in reasons[:3])
         print(f"{s['stage']:<10}{s['in']:>10,}{s['out']:>10,}{s['rejected']:>10,}  {first}")
         for r, n in reasons[3:]:

@@ -54,6 +54,9 @@ class ImageResult:
     orig_height: int | None = None
     format: str | None = None  # Pillow format name of the input
     sha256: str | None = None  # of the original bytes
+    phash: int | None = None  # 64-bit perceptual hash of the stored image (dedup, decontam)
+    gray_std: float | None = None  # pixel statistics for the blank-image filter
+    colors: int | None = None
     detail: str = ""
 
 
@@ -184,6 +187,16 @@ def _normalise(im: Image.Image, config: ImageConfig) -> Image.Image:
     return im
 
 
+def _describe(im: Image.Image, res: ImageResult) -> None:
+    """Hashes and pixel statistics, taken on the normalised image so every copy of a picture
+    (re-encoded, resized) is described alike."""
+    from filters.image_rules import pixel_stats
+    from filters.phash import phash
+
+    res.phash = phash(im)
+    res.gray_std, res.colors = pixel_stats(im)
+
+
 def process_image(data: bytes, config: ImageConfig | None = None) -> ImageResult:
     """Check and re-encode one image. Never raises; failures set `reason` and `value`."""
     config = config or ImageConfig()
@@ -198,6 +211,7 @@ def process_image(data: bytes, config: ImageConfig | None = None) -> ImageResult
         im = _check(data, config, res)
         try:
             out = _normalise(im, config)
+            _describe(out, res)
             buf = io.BytesIO()
             out.save(buf, "JPEG", quality=int(config.jpeg_quality))
         finally:

@@ -16,7 +16,7 @@ from PIL import Image
 from pipeline.cli import main
 from tests.imagegen import image_bytes, png_bomb, truncated_jpeg
 from tests.localserver import LocalServer, Response, redirect, robots_txt
-from tests.warcgen import PROSE, page, warc_bytes
+from tests.warcgen import NO_TEXT_CURATION_YAML, PROSE, page, warc_bytes
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,8 @@ def _build(corpus, out, *extra):
     d, _ = corpus
     cfg = d / "cfg.yaml"
     cfg.write_text("fetch:\n  timeout: 0.5\n  deadline: 1.5\n  retries: 0\n"
-                   "  per_host_interval: 0.0\nextract:\n  max_page_bytes: 10000000\n")
+                   "  per_host_interval: 0.0\nextract:\n  max_page_bytes: 10000000\n"
+                   + NO_TEXT_CURATION_YAML)
     return main(["build", str(cfg), "--input", str(d / "*.warc.gz"), "--output", str(out),
                  "--allow-network", "127.0.0.0/8", "--no-progress", *extra])
 

@@ -10,7 +10,7 @@ import pytest
 from pipeline.cli import main
 from tests.imagegen import image_bytes
 from tests.localserver import LocalServer, robots_txt
-from tests.warcgen import PROSE, page
+from tests.warcgen import NO_TEXT_CURATION_YAML, PROSE, page
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,8 @@ def _build(tmp_path, site, urls, *extra):
     lst = tmp_path / "urls.txt"
     lst.write_text("# pages to fetch\n" + "\n".join(urls) + "\n")
     cfg = tmp_path / "cfg.yaml"
-    cfg.write_text("fetch:\n  per_host_interval: 0.05\n  retries: 0\n  timeout: 2.0\n")
+    cfg.write_text("fetch:\n  per_host_interval: 0.05\n  retries: 0\n  timeout: 2.0\n"
+                   + NO_TEXT_CURATION_YAML)
     out = tmp_path / "out"
     code = main(["build", str(cfg), "--input", str(lst), "--output", str(out), "--no-progress",
                  *extra])

@@ -61,3 +61,17 @@ PROSE = (
     "came to the meeting had lived near the water all their lives, and they wanted to be sure "
     "that the new buildings would leave room for the boats, the market and the small shops."
 )
+
+
+# Build tests that are about reading, extraction and images, not curation, reuse PROSE across
+# pages; this config section switches off the text filters and text dedup that would drop it.
+NO_TEXT_CURATION_YAML = """filters:
+  document:
+    language: {enabled: false}
+    gopher_quality: {enabled: false}
+    gopher_repetition: {enabled: false}
+dedup:
+  domain_paragraphs: {enabled: false}
+  text: {enabled: false}
+  near: {enabled: false}
+"""

@@ -48,11 +48,13 @@ class Page:
     paragraphs: list[str] = field(default_factory=list)
     other_text: list[str] = field(default_factory=list)  # headings, list items, captions
     refs: list[ImageRef] = field(default_factory=list)
+    used: set[str] = field(default_factory=set)  # phrases written so far (see text._pick)
+
     def add(self, markup: str) -> None:
         self.html.append(markup)
 
     def para(self, sentences: int | None = None, cls: str = "") -> str:
-        body = text.paragraph(self.rng, self.topic, sentences, self.lang)
+        body = text.paragraph(self.rng, self.topic, sentences, self.lang, self.used)
         self.paragraphs.append(body)
         attr = f' class="{cls}"' if cls else ""
         self.add(f"<p{attr}>{escape(body, quote=False)}</p>")
@@ -79,7 +81,7 @@ def _img(src: str, alt: str, extra: str = "") -> str:
 def figure(p: Page, path: str, written: str, style: str, *, reason: str | None = None,
            small: str | None = None, size: tuple[int, int] | None = None) -> None:
     """A main-content image in one of the ways sites write them; ``small``: a srcset variant."""
-    cap = text.caption(p.rng, p.topic, p.lang)
+    cap = text.caption(p.rng, p.topic, p.lang, p.used)
     alt = escape(cap)
     dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
     if style == "lazy":

@@ -120,6 +120,7 @@ def _build(site: Site, a: Assets, rng: random.Random, spec: dict, url: str, titl
            links: list[tuple[str, str]]) -> tuple[bytes, PageTruth]:
     page_dir = url[len(site.base_url):].rsplit("/", 1)[0]
     p = Page(rng, spec["topic"], spec["lang"])
+    text.reserve(p.used, title)
     BUILDERS[spec["template"]](p, a, title, site.base_url, page_dir, links, spec["n_img"])
     main = p.html
     p.html = []

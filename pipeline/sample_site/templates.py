@@ -74,8 +74,8 @@ def article(p: Page, a: Assets, title: str, base_url: str, page_dir: str,
         if i in at:
             _figures(p, a, 1 + (n_img > n_par and i == 0), base_url, page_dir, used)
         if i == 2 and p.rng.random() < 0.3:
-            p.heading(2, text.title(p.rng, p.topic, p.lang))
-            rows = [(t, p.rng.randint(3, 250)) for t in text.phrases(p.rng, p.topic, 4)]
+            p.heading(2, text.title(p.rng, p.topic, p.lang, p.used))
+            rows = [(t, p.rng.randint(3, 250)) for t in text.phrases(p.rng, p.topic, 4, p.used)]
             p.other_text.extend(r[0] for r in rows)
             body = "".join(f"<tr><td>{escape(t)}</td><td>{v}</td></tr>" for t, v in rows)
             p.add(f"<table class='data'><thead><tr><th>Item</th><th>Number</th></tr></thead>"
@@ -90,7 +90,7 @@ def listing(p: Page, a: Assets, title: str, base_url: str, page_dir: str,
     p.add('<div class="teasers">')
     used: set[str] = set()
     for j in range(max(n_img, 3)):
-        t = text.title(p.rng, p.topic, p.lang)
+        t = text.title(p.rng, p.topic, p.lang, p.used)
         p.add(f'<div class="teaser"><h2><a href="{links[j % len(links)][0]}">{escape(t)}</a>'
               "</h2>")
         p.other_text.append(t)
@@ -125,7 +125,7 @@ def blog(p: Page, a: Assets, title: str, base_url: str, page_dir: str,
         if i < n_img:
             _figures(p, a, 1, base_url, page_dir, used)
         if i == 1:
-            p.items("ul", text.phrases(p.rng, p.topic, p.rng.randint(3, 5)))
+            p.items("ul", text.phrases(p.rng, p.topic, p.rng.randint(3, 5), p.used))
     _figures(p, a, max(0, n_img - n_par), base_url, page_dir, used)
     p.add('<div class="tags">Tags: <a href="/tag/local">local</a>, '
           '<a href="/tag/news">news</a></div>')
@@ -147,7 +147,7 @@ def recipe(p: Page, a: Assets, title: str, base_url: str, page_dir: str,
             "3 eggs", "150 g crème fraîche", "1 lemon", "black pepper"]
     p.items("ul", p.rng.sample(food, p.rng.randint(5, 9)), cls="ingredients")
     p.heading(2, "Method")
-    p.items("ol", [text.sentence(p.rng, "food") for _ in range(p.rng.randint(4, 7))],
+    p.items("ol", [text.sentence(p.rng, "food", p.used) for _ in range(p.rng.randint(4, 7))],
             cls="steps")
     p.para()
     _figures(p, a, max(0, n_img - 1), base_url, page_dir, used, folder=page_dir + "/img",

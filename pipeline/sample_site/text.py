@@ -78,11 +78,21 @@ _ASIDES = [
     "“We have waited a long time for this,” one of them told us with a smile.",
     "The café on the corner stayed open late so that everyone could warm up.",
 ]
+_TAILS += ["once the last of the boxes had been carried in", "on a cold and windy afternoon",
+           "under the watchful eye of the chairman", "with money raised at the summer fête",
+           "despite a late change to the programme", "just as the light began to fade",
+           "in a hall that was far too small for everyone", "over three long evenings in March"]
 _CONNECT = ["and", "but", "so", "while", "because", "although", "after", "before", "when"]
 _FEELINGS = ["it was a good start", "the mood was cheerful", "there was still a lot to do",
              "the result was better than expected", "the questions kept coming",
              "nobody wanted to leave early", "the plan would need more money",
-             "the weather was kinder than forecast", "most of the work had been done by hand"]
+             "the weather was kinder than forecast", "most of the work had been done by hand",
+             "a few details still had to be settled", "everyone seemed pleased with the outcome",
+             "several neighbours offered to help", "the children enjoyed it most of all",
+             "the costs turned out lower than feared", "a second meeting was already planned",
+             "the old arguments were soon forgotten", "the newspapers took a keen interest"]
+_ALL_OBJECTS = [o for objs in _OBJECTS.values() for o in objs]
+_ALL_NOUNS = [n for nouns in _NOUNS.values() for n in nouns]
 
 _DE = ["Der Gemeinderat hat am Dienstag einen neuen Plan für den Hafen vorgestellt.",
        "Viele Bewohner waren mit den Ergebnissen der Umfrage sehr zufrieden.",
@@ -116,32 +126,57 @@ def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
-def sentence(rng: random.Random, topic: str) -> str:
-    """One English sentence about ``topic``, built from one of several clause patterns."""
-    noun, obj = rng.choice(_NOUNS[topic]), rng.choice(_OBJECTS[topic])
+def _pick(rng: random.Random, options: list[str], used: set[str] | None,
+          spill: list[str] | None = None) -> str:
+    """A phrase not yet used on this page while any is left, then from ``spill``: a page that
+    repeats its phrases trips the repetition filters, as real text rarely does."""
+    if used is None:
+        return rng.choice(options)
+    fresh = [o for o in options if o not in used] or [o for o in spill or [] if o not in used]
+    choice = rng.choice(fresh or options)
+    used.add(choice)
+    return choice
+
+
+def sentence(rng: random.Random, topic: str, used: set[str] | None = None) -> str:
+    """One English sentence about ``topic``, built from one of several clause patterns.
+    ``used`` (a page's phrases so far) keeps phrases from repeating within a page."""
+    noun = _pick(rng, _NOUNS[topic], used, _ALL_NOUNS)
+    obj = _pick(rng, _OBJECTS[topic], used, _ALL_OBJECTS)
     verb = rng.choice(_VERBS)
     form = rng.randrange(7)
+    if used is not None and f"form{form}" in used and form in (2, 5):
+        form = 0  # fixed openings ("It is said that ...") would repeat
+    if used is not None:
+        used.add(f"form{form}")
+
+    def tail() -> str:
+        return _pick(rng, _TAILS, used)
+
+    def feeling() -> str:
+        return _pick(rng, _FEELINGS, used)
+
     if form == 0:
-        return f"{_cap(noun)} {verb} {obj} {rng.choice(_TAILS)}."
+        return f"{_cap(noun)} {verb} {obj} {tail()}."
     if form == 1:
-        return f"{rng.choice(_OPENERS)} {noun} {verb} {obj}, {rng.choice(_CONNECT)} " \
-               f"{rng.choice(_FEELINGS)}."
+        return f"{_pick(rng, _OPENERS, used)} {noun} {verb} {obj}, {rng.choice(_CONNECT)} " \
+               f"{feeling()}."
     if form == 2:
-        other = rng.choice(_NOUNS[rng.choice(TOPICS)])
-        return f"When {noun} {verb} {obj}, {other} said that {rng.choice(_FEELINGS)}."
+        other = _pick(rng, _NOUNS[rng.choice(TOPICS)], used, _ALL_NOUNS)
+        return f"When {noun} {verb} {obj}, {other} said that {feeling()}."
     if form == 3:
-        return rng.choice(_ASIDES)
+        return _pick(rng, _ASIDES, used)
     if form == 4:
-        return f"{_cap(obj)} was {verb} by {noun} {rng.choice(_TAILS)}, and " \
-               f"{rng.choice(_FEELINGS)}."
+        return f"{_cap(obj)} was {verb} by {noun} {tail()}, and {feeling()}."
     if form == 5:
-        return f"It is said that {noun} {verb} {obj} {rng.choice(_TAILS)}."
-    return f"{_cap(noun)} has {verb} {obj}; {rng.choice(_FEELINGS)}, " \
-           f"{rng.choice(_CONNECT)} {rng.choice(_FEELINGS)}."
+        return f"It is said that {noun} {verb} {obj} {tail()}."
+    return f"{_cap(noun)} has {verb} {obj}; {feeling()}, {rng.choice(_CONNECT)} {feeling()}."
 
 
-def paragraph(rng: random.Random, topic: str, n: int | None = None, lang: str = "en") -> str:
-    """A paragraph of ``n`` sentences (3-6 when not given) in ``lang`` (en, de or fr)."""
+def paragraph(rng: random.Random, topic: str, n: int | None = None, lang: str = "en",
+              used: set[str] | None = None) -> str:
+    """A paragraph of ``n`` sentences (3-6 when not given) in ``lang`` (en, de or fr); ``used``
+    carries a page's phrases across its paragraphs."""
     n = n or rng.randint(3, 6)
     if lang == "de":
         return " ".join(rng.sample(_DE, min(n, len(_DE))))
@@ -149,30 +184,45 @@ def paragraph(rng: random.Random, topic: str, n: int | None = None, lang: str = 
         return " ".join(rng.sample(_FR, min(n, len(_FR))))
     out: list[str] = []
     while len(out) < n:
-        s = sentence(rng, topic)
+        s = sentence(rng, topic, used)
         if s not in out:  # a repeated sentence would trip the repetition filters
             out.append(s)
     return " ".join(out)
 
 
-def title(rng: random.Random, topic: str, lang: str = "en") -> str:
+def reserve(used: set[str], written: str) -> None:
+    """Mark the phrases already in ``written`` (a page title, say) as used on its page."""
+    low = written.lower()
+    used.update(o for o in _ALL_OBJECTS + _ALL_NOUNS if o.removeprefix("the ").removeprefix(
+        "a ") in low)
+
+
+def title(rng: random.Random, topic: str, lang: str = "en", used: set[str] | None = None) -> str:
     """A headline."""
     if lang in _TITLE_WORDS:
         return rng.choice(_TITLE_WORDS[lang])
-    noun, obj = rng.choice(_NOUNS[topic]), rng.choice(_OBJECTS[topic])
+    noun = _pick(rng, _NOUNS[topic], used, _ALL_NOUNS)
+    obj = _pick(rng, _OBJECTS[topic], used, _ALL_OBJECTS)
     return _cap(f"{noun.removeprefix('the ').removeprefix('a ')} and {obj}")
 
 
-def caption(rng: random.Random, topic: str, lang: str = "en") -> str:
+def caption(rng: random.Random, topic: str, lang: str = "en", used: set[str] | None = None
+            ) -> str:
     """A short figure caption."""
     if lang != "en":
         return (_DE if lang == "de" else _FR)[rng.randrange(10)].split(",")[0].rstrip(".")
-    return _cap(f"{rng.choice(_OBJECTS[topic])}, photographed {rng.choice(_TAILS)}")
+    obj, tail = _pick(rng, _OBJECTS[topic], used, _ALL_OBJECTS), _pick(rng, _TAILS, used)
+    return _cap(f"{obj}, photographed {tail}")
 
 
-def phrases(rng: random.Random, topic: str, n: int) -> list[str]:
+def phrases(rng: random.Random, topic: str, n: int, used: set[str] | None = None) -> list[str]:
     """``n`` distinct short items for lists and tables."""
-    return [_cap(s) for s in rng.sample(_OBJECTS[topic], n)]
+    out: list[str] = []
+    while len(out) < n:
+        item = _cap(_pick(rng, _OBJECTS[topic], used, _ALL_OBJECTS))
+        if item not in out:
+            out.append(item)
+    return out
 
 
 def comment(rng: random.Random) -> str:

@@ -1,0 +1,225 @@
+"""MinHash signatures, LSH band keys and the near-duplicate clustering reference."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from filters.minhash import (
+    band_keys,
+    band_keys_batch,
+    estimate_jaccard,
+    minhash_batch,
+    window_hashes,
+    windows_by_length,
+    word_hashes,
+)
+from filters.near_dup import clusters, verified, verified_pairs
+from filters.textnorm import words
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RNG = random.Random(5)
+VOCAB = ["".join(RNG.choices("etaoinshrdlucmfw", k=RNG.randint(2, 9))) for _ in range(3000)]
+
+
+def doc(rng: random.Random, n_words: int = 300) -> list[str]:
+    return rng.choices(VOCAB, k=n_words)
+
+
+def shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
+    w = words(text)
+    return {tuple(w[i: i + n]) for i in range(max(len(w) - n + 1, 1))}
+
+
+def true_jaccard(a: str, b: str) -> float:
+    sa, sb = shingles(a), shingles(b)
+    return len(sa & sb) / len(sa | sb)
+
+
+def edited(rng: random.Random, w: list[str], edits: int) -> list[str]:
+    w = list(w)
+    for _ in range(edits):
+        w[rng.randrange(len(w))] = rng.choice(VOCAB)
+    return w
+
+
+def test_shape_dtype_and_repeatability() -> None:
+    rng = random.Random(0)
+    texts = [" ".join(doc(rng)) for _ in range(5)]
+    a, b = minhash_batch(texts), minhash_batch(texts)
+    assert a.shape == (5, 112) and a.dtype == np.uint32
+    assert np.array_equal(a, b)
+    assert minhash_batch(texts, num_perm=64).shape == (5, 64)
+    assert minhash_batch([]).shape == (0, 112)
+    assert not np.array_equal(minhash_batch(texts[:1], seed=2), a[:1])
+
+
+def test_signature_independent_of_batch_and_position() -> None:
+    rng = random.Random(1)
+    texts = [" ".join(doc(rng, rng.randint(0, 400))) for _ in range(40)]
+    texts += ["", "two words", "Ünïcödé text — with “quotes” and 東京 words, l’été naïve café"]
+    alone = np.stack([minhash_batch([t])[0] for t in texts])
+    together = minhash_batch(texts)
+    assert np.array_equal(alone, together)
+    order = list(range(len(texts)))
+    rng.shuffle(order)
+    shuffled = minhash_batch([texts[i] for i in order])
+    assert np.array_equal(shuffled, together[order])
+    # An ASCII-only batch and a mixed batch take different encoding paths.
+    ascii_batch = minhash_batch(texts[:5])
+    assert np.array_equal(ascii_batch, together[:5])
+
+
+def test_same_in_a_fresh_process_with_another_hash_seed() -> None:
+    text = "The quick brown fox jumps over the lazy dog near the river bank today."
+    code = ("import sys; sys.path.insert(0, sys.argv[1]);"
+            "from filters.minhash import minhash_batch;"
+            "print(' '.join(map(str, minhash_batch([sys.argv[2]])[0][:8])))")
+    env = dict(os.environ, PYTHONHASHSEED="12345")
+    out = subprocess.run([sys.executable, "-c", code, ROOT, text], env=env, check=True,
+                         capture_output=True, text=True).stdout.split()
+    assert [int(x) for x in out] == minhash_batch([text])[0][:8].tolist()
+
+
+def test_identical_and_case_punctuation_variants_are_equal() -> None:
+    a = "Hello, World! This is a test of the shingling code; nothing more."
+    b = "hello world this is a TEST of the shingling code nothing more"
+    sig = minhash_batch([a, b, a])
+    assert np.array_equal(sig[0], sig[1]) and np.array_equal(sig[0], sig[2])
+
+
+def test_short_and_empty_documents() -> None:
+    sig = minhash_batch(["", "", "one two three", "one two three", "one two four", "   ..."])
+    assert np.array_equal(sig[0], sig[1])
+    assert np.array_equal(sig[0], sig[5])  # punctuation only: no words
+    assert np.array_equal(sig[2], sig[3])
+    assert not np.array_equal(sig[0], sig[2])
+    assert estimate_jaccard(sig[2], sig[4]) < 0.2
+    # One shingle fills every bin by densification: the signature is constant.
+    assert len(set(sig[2].tolist())) == 1
+
+
+def test_jaccard_estimates_are_unbiased_and_accurate() -> None:
+    rng = random.Random(2)
+    pairs = []
+    for _ in range(150):
+        base = doc(rng, rng.choice([20, 80, 300]))
+        pairs.append((" ".join(base), " ".join(edited(rng, base, rng.randint(0, len(base) // 5)))))
+    sig = minhash_batch([t for p in pairs for t in p])
+    err = np.array([estimate_jaccard(sig[2 * i], sig[2 * i + 1]) - true_jaccard(a, b)
+                    for i, (a, b) in enumerate(pairs)])
+    assert abs(err.mean()) < 0.015
+    assert np.abs(err).mean() < 0.045
+    unrelated = minhash_batch([" ".join(doc(rng)) for _ in range(2)])
+    assert estimate_jaccard(*unrelated) < 0.05
+
+
+def test_tokeniser_matches_reference_words() -> None:
+    text = ("Ünïcödé — “quoted” 東京、大阪。 l’été naïve café\u00a0x_y don't 3.14 "
+            "ΑΒΓ Straße İstanbul")
+    hashes, off = word_hashes([text])
+    ref, _ = word_hashes([" ".join(words(text))])
+    assert off.tolist() == [0, len(words(text))]
+    assert np.array_equal(hashes, ref)
+    assert "東京" in words(text) and "l" in words(text) and "été" in words(text)
+
+
+def test_window_hashes_agree_across_lengths() -> None:
+    h, off = word_hashes(["a b c d e f g h", "b c d", "", "q"])
+    full, woff = window_hashes(h, off, 3)
+    assert woff.tolist() == [0, 6, 7, 8, 9]
+    assert full[1] == full[6]  # "b c d" inside the first text and as the second text whole
+    multi, first, size = windows_by_length(h, off, [3, 1])
+    assert np.array_equal(multi[size == 3], full[:7])
+    assert first[size == 3].tolist() == [0, 1, 2, 3, 4, 5, 8]
+    strict, soff = window_hashes(h, off, 3, whole_if_short=False)
+    assert soff.tolist() == [0, 6, 7, 7, 7]
+
+
+def test_band_keys() -> None:
+    rng = np.random.default_rng(0)
+    sig = rng.integers(0, 2**32, 112, dtype=np.uint64).astype(np.uint32)
+    keys = band_keys(sig)
+    assert len(keys) == 14 and len(set(keys)) == 14
+    assert all(isinstance(k, bytes) and len(k) == 10 for k in keys)
+    assert keys == band_keys(sig.copy())
+    other = sig.copy()
+    other[3 * 8 + 5] ^= 1
+    changed = [i for i, (a, b) in enumerate(zip(keys, band_keys(other))) if a != b]
+    assert changed == [3]
+    batch = band_keys_batch(np.stack([sig, other]))
+    assert batch[0] == keys and batch[1] == band_keys(other)
+    # The band index is part of the key: equal rows in two bands give two keys.
+    same = np.zeros(112, dtype=np.uint32)
+    assert len(set(band_keys(same))) == 14
+    with pytest.raises(ValueError):
+        band_keys(sig[:100])
+
+
+def test_verified_and_estimate() -> None:
+    a = np.arange(112, dtype=np.uint32)
+    b = a.copy()
+    b[:30] += 1000
+    assert estimate_jaccard(a, b) == pytest.approx(82 / 112)
+    assert verified(a, b, 0.7) and not verified(a, b, 0.75)
+    with pytest.raises(ValueError):
+        estimate_jaccard(a, b[:50])
+
+
+def test_clusters_survivor_is_smallest_and_order_independent() -> None:
+    rng = random.Random(3)
+    texts = {}
+    for g in range(20):
+        base = doc(rng)
+        texts[f"g{g:02d}-0"] = " ".join(base)
+        for v in range(1, rng.randint(1, 4)):
+            texts[f"g{g:02d}-{v}"] = " ".join(edited(rng, base, 3))
+    for s in range(20):
+        texts[f"single{s:02d}"] = " ".join(doc(rng))
+    ids = list(texts)
+    sigs = dict(zip(ids, minhash_batch([texts[i] for i in ids])))
+    result = clusters(sigs)
+    for doc_id, survivor in result.items():
+        expected = doc_id.split("-")[0] + "-0" if doc_id.startswith("g") else doc_id
+        assert survivor == expected, doc_id
+    rng.shuffle(ids)
+    assert clusters({i: sigs[i] for i in ids}) == result
+    assert clusters({i: sigs[i] for i in ids}, star=True) == result
+
+
+def test_chain_clusters_join_through_the_middle() -> None:
+    rng = np.random.default_rng(4)
+    a = rng.integers(0, 2**32, 112, dtype=np.uint64).astype(np.uint32)
+    b = a.copy()
+    b[rng.choice(56, 25, replace=False)] += 1  # changes only in bands 0-6
+    c = b.copy()
+    c[56 + rng.choice(56, 25, replace=False)] += 1  # changes only in bands 7-13
+    assert verified(a, b) and verified(b, c) and not verified(a, c)
+    sigs = {"z": a, "m": b, "a": c, "x": rng.integers(0, 9, 112).astype(np.uint32)}
+    assert verified_pairs(sigs) == {("m", "z"), ("a", "m")}
+    assert clusters(sigs) == {"z": "a", "m": "a", "a": "a", "x": "x"}
+
+
+def test_near_duplicates_found_and_distinct_documents_kept() -> None:
+    rng = random.Random(6)
+    texts, dup_pairs, far_pairs = {}, [], []
+    for i in range(30):
+        base = doc(rng)
+        near = edited(rng, base, rng.randint(0, 4))
+        far = edited(rng, base, 60)
+        texts[f"{i:02d}a"], texts[f"{i:02d}b"] = " ".join(base), " ".join(near)
+        texts[f"{i:02d}c"] = " ".join(far)
+        if true_jaccard(texts[f"{i:02d}a"], texts[f"{i:02d}b"]) >= 0.8:
+            dup_pairs.append((f"{i:02d}a", f"{i:02d}b"))
+        if true_jaccard(texts[f"{i:02d}a"], texts[f"{i:02d}c"]) < 0.5:
+            far_pairs.append((f"{i:02d}a", f"{i:02d}c"))
+    assert len(dup_pairs) >= 25 and len(far_pairs) >= 25
+    ids = sorted(texts)
+    surv = clusters(dict(zip(ids, minhash_batch([texts[i] for i in ids]))))
+    assert sum(surv[a] == surv[b] for a, b in dup_pairs) >= len(dup_pairs) - 1
+    assert not any(surv[a] == surv[c] for a, c in far_pairs)
