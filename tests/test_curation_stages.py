@@ -199,3 +199,16 @@ def test_every_configured_filter_and_dedup_step_is_declared_for_the_funnel(prese
     if preset == "obelics":
         assert "node_words/v1:too_few_words" in by["node"]["rejected_by_reason"]
         assert "gopher_quality/v1" not in by["filter"]["filters"]
+
+
+def test_a_page_made_only_of_domain_boilerplate_leaves():
+    footer = "Harbour News is published by the Harbour Press Group, all rights reserved."
+    docs = [doc(f"p{i}", prose(40 + i) + [footer]) for i in range(3)] + [doc("only", [footer])]
+    with TestPipeline(options=OPTIONS) as p:
+        kept, rejected = p | beam.Create(docs) | Deduplicate(config())
+        assert_that(kept | beam.Map(lambda d: (d.key, len(d.nodes))),
+                    equal_to([("p0", 4), ("p1", 4), ("p2", 4)]), label="kept")
+        assert_that(rejected | beam.Map(lambda r: (r.source, r.stage, r.reason)), equal_to(
+            [(f"p{i}", "node", "repeated_in_domain") for i in range(3)]
+            + [("only", "node", "repeated_in_domain"), ("only", "dedup", "no_text_left")]),
+            label="rejected")
