@@ -182,7 +182,8 @@ def _strip_domain_paragraphs(docs, pcfg: dict[str, Any], tag_only: bool):
 # --- near duplicates ----------------------------------------------------------------------
 
 class _SignFn(beam.DoFn):
-    """Batches of documents -> (rank, signature) per document and its LSH band keys."""
+    """Batches of documents -> (band key, rank) per LSH band (main) and (rank, signature)
+    once per document (tagged "sigs"): signatures travel once, not once per band."""
 
     def __init__(self, ncfg: dict[str, Any]) -> None:
         self.ncfg = ncfg
@@ -194,37 +195,49 @@ class _SignFn(beam.DoFn):
         sigs = minhash_batch([d.text for d in batch], num_perm=c["bands"] * c["rows"],
                              ngram=c["ngram"])
         for doc, sig, bands in zip(batch, sigs, band_keys_batch(sigs, c["bands"], c["rows"])):
-            r, blob = rank(doc), sig.tobytes()
+            r = rank(doc)
+            yield pvalue.TaggedOutput("sigs", (r, sig.tobytes()))
             for band in bands:
-                yield band, (r, blob)
+                yield band, r
 
 
-class _BucketEdgesFn(beam.DoFn):
-    """One LSH bucket -> verified edges between its best-ranked member and the others.
+def _bucket_candidates(item: tuple[Any, Iterable[str]]) -> Iterator[tuple[str, str]]:
+    """One LSH bucket -> (member, best-ranked member) candidate pairs. A star per bucket keeps
+    the work linear in the bucket size; the propagation rounds join what stars leave apart."""
+    members = sorted(set(item[1]))
+    for member in members[1:]:
+        yield member, members[0]
 
-    A star per bucket keeps the work linear in the bucket size; members connected through
-    other buckets are joined by the propagation rounds."""
 
-    def __init__(self, ncfg: dict[str, Any]) -> None:
-        self.ncfg = ncfg
+def _member_signature(item: tuple[str, dict[str, Iterable[Any]]]
+                      ) -> Iterator[tuple[str, tuple[str, bytes]]]:
+    member, groups = item
+    blobs = list(groups["sig"])
+    for head in set(groups["head"]):
+        yield head, (member, blobs[0])
 
-    def process(self, item: tuple[Any, Iterable[tuple[str, bytes]]]) -> Iterator[Any]:
+
+class _VerifyFn(beam.DoFn):
+    """(head, {sig, members}) -> edges both ways to the members whose estimated Jaccard with
+    the head reaches the threshold."""
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+
+    def process(self, item: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
         import numpy as np
 
         from filters.near_dup import verified
 
-        members = sorted(set(item[1]))
-        if len(members) < 2:
+        head_rank, groups = item
+        blobs = list(groups["sig"])
+        if not blobs:
             return
-        dtype = np.uint32  # minhash_batch's signature type
-        head_rank, head_blob = members[0]
-        head = np.frombuffer(head_blob, dtype=dtype)
-        for r, blob in members[1:]:
-            if r == head_rank:
-                continue
-            if verified(head, np.frombuffer(blob, dtype=dtype), self.ncfg["threshold"]):
-                yield head_rank, r
-                yield r, head_rank
+        head = np.frombuffer(blobs[0], dtype=np.uint32)  # minhash_batch's signature type
+        for member, blob in groups["members"]:
+            if verified(head, np.frombuffer(blob, dtype=np.uint32), self.threshold):
+                yield head_rank, member
+                yield member, head_rank
 
 
 def _propagate(item: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[tuple[str, str]]:
@@ -239,13 +252,26 @@ def _propagate(item: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[tuple[str
 def _near_duplicates(docs, ncfg: dict[str, Any]):
     """Documents -> (doc key, survivor key) for every document that is not its cluster's
     survivor."""
-    edges = (
+    signed = (
         docs
         | "NearBatch" >> beam.BatchElements(min_batch_size=64, max_batch_size=512)
-        | "NearSign" >> beam.ParDo(_SignFn(ncfg))
+        | "NearSign" >> beam.ParDo(_SignFn(ncfg)).with_outputs("sigs", main="bands")
+    )
+    candidates = (
+        signed.bands
         | "NearBuckets" >> beam.GroupByKey()
-        | "NearEdges" >> beam.ParDo(_BucketEdgesFn(ncfg))
-        | "NearEdgesUnique" >> beam.Distinct()
+        | "NearCandidates" >> beam.FlatMap(_bucket_candidates)
+        | "NearCandidatesUnique" >> beam.Distinct()
+    )
+    with_sigs = (
+        {"sig": signed.sigs, "head": candidates}
+        | "NearMemberSigs" >> beam.CoGroupByKey()
+        | "NearToHead" >> beam.FlatMap(_member_signature)
+    )
+    edges = (
+        {"sig": signed.sigs, "members": with_sigs}
+        | "NearHeadSigs" >> beam.CoGroupByKey()
+        | "NearVerify" >> beam.ParDo(_VerifyFn(ncfg["threshold"]))
     )
     labels = edges | "NearLabels0" >> beam.Map(lambda e: (e[0], e[0])) | "NearL0" >> (
         beam.CombinePerKey(min))
