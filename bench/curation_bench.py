@@ -235,10 +235,14 @@ def main() -> None:
         if (n, "all") in results:
             reasons = results[(n, "all")].get("reasons", {})
             print("  rejects of 'all': " + json.dumps(reasons, sort_keys=True))
-            found = reasons.get("near_dedup/v1:near_duplicate", 0)
-            print(f"  near copies removed {found:,} of {exp['near_dup']:,} planted "
-                  f"(recall {found / max(1, exp['near_dup']):.3f}); survivors "
-                  f"{results[(n, 'all')].get('kept', 0):,} vs {exp['original']:,} originals")
+            removed = sum(reasons.get(k, 0) for k in (
+                "url_dedup/v1:duplicate_url", "text_dedup/v1:duplicate_text",
+                "near_dedup/v1:near_duplicate"))
+            planted = exp["url_dup"] + exp["text_dup"] + exp["near_dup"]
+            kept = results[(n, "all")].get("kept", 0)
+            print(f"  duplicates removed {removed:,} of {planted:,} planted; survivors {kept:,} "
+                  f"vs {exp['original']:,} originals ({kept - exp['original']:+,}); a copy "
+                  "caught by a later step than planted counts there")
     if len(a.sizes) > 1:
         lo, hi = min(a.sizes), max(a.sizes)
         for stage in a.stages:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 # Elements removed before the walk (in C): never content, and their text would count in the
 # page's text length. Each tag costs a pass over the tree, so only text-bearing ones are here;
@@ -76,7 +77,8 @@ MAIN_CONTENT = (
     '[class*="post-body"], [class*="story-body"]'
 )
 
-_CACHE: dict[tuple[str, str | None, str | None, str | None], int] = {}
+# (tag, class, id, role) -> hint; the walk reads it directly to skip a call per element.
+HINT_CACHE: dict[tuple[str, str | None, str | None, str | None], int] = {}
 _CACHE_MAX = 100_000
 
 
@@ -85,11 +87,11 @@ def class_hint(tag: str, cls: str | None, eid: str | None, role: str | None) -> 
     if cls is None and eid is None and role is None:
         return TAG_HINT.get(tag, NEUTRAL)
     key = (tag, cls, eid, role)
-    h = _CACHE.get(key)
+    h = HINT_CACHE.get(key)
     if h is None:
-        if len(_CACHE) >= _CACHE_MAX:
-            _CACHE.clear()  # class names repeat within and across pages; the cache is pure
-        h = _CACHE[key] = _class_hint(tag, cls, eid, role)
+        if len(HINT_CACHE) >= _CACHE_MAX:
+            HINT_CACHE.clear()  # class names repeat within and across pages; the cache is pure
+        h = HINT_CACHE[key] = _class_hint(tag, cls, eid, role)
     return h
 
 
@@ -124,3 +126,36 @@ _STRONG_RE = re.compile(
 
 def _strong(words: str) -> bool:
     return _STRONG_RE.search(words) is not None
+
+
+class CaseFreeRe:
+    """A case-insensitive regex search, fast on ASCII text.
+
+    Python's re runs a re.I alternation several times slower than a plain one. On ASCII text
+    a lowercase pattern matches the text lowercased exactly where re.I matches the text (the
+    positions stay the same), so that is what runs; other text takes the re.I search. The
+    pattern must hold no uppercase letter and no case-sensitive escape.
+
+    `hints`, when given, are substrings one of which every match contains: (ASCII) text
+    holding none of them is answered without running the regex at all.
+    """
+
+    __slots__ = ("_plain", "_folded", "_hints")
+
+    def __init__(self, pattern: str, hints: tuple[str, ...] = ()) -> None:
+        assert pattern == pattern.lower(), pattern
+        self._plain = re.compile(pattern)
+        self._folded = re.compile(pattern, re.I)
+        self._hints = hints
+
+    def search(self, text: str) -> Any:
+        if not text.isascii():
+            return self._folded.search(text)
+        low = text.lower()
+        if self._hints:
+            for h in self._hints:
+                if h in low:
+                    break
+            else:
+                return None
+        return self._plain.search(low)

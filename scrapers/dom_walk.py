@@ -10,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from selectolax.lexbor import LexborHTMLParser
+
 from scrapers.dom_hints import (
     BLOCK_TAGS,
     BOILER,
+    CAPTION,
+    HINT_CACHE,
     MAIN_CONTENT,
     NEUTRAL,
     OUT_TAG,
@@ -74,127 +78,116 @@ def walk(root: Any, total: int = 0, skip_share: float = 0.25) -> Walk:
     """
     w = Walk()
     etag, epar, eend, ehint, items = w.tag, w.parent, w.end, w.hint, w.items
+    # Walk state in plain locals (the loop runs once per node): the text of the open block
+    # so far, the block it belongs to, open <a> elements and the link text in `buf`, open
+    # pre-formatted blocks and blockquotes.
     buf: list[str] = []
-    state = [0, 0, 0, 0]  # current block id, link depth, link chars in buf, pre/quote depth
-    quote = [0]
-
-    def flush() -> None:
-        raw = "".join(buf)
-        buf.clear()
-        lk = state[2]
-        state[2] = 0
-        cur = state[0]
-        tag = etag[cur]
-        if state[3]:
-            text = raw.replace(BR, "\n").strip("\n")
-            if not text.strip():
-                return
-            out = "pre"
-        else:
-            text = _norm(raw)
-            if not text:
-                return
-            out = OUT_TAG.get(tag, "p")
-            if quote[0] and out == "p":
-                out = "blockquote"
-        if ehint[cur] == 4 and out == "p":
-            out = "figcaption"
-        n = len(text)
-        items.append(TextBlock(cur, text, out, n, lk if lk < n else n))
-
+    cur = links = link_chars = pre = quote = 0
+    nomain: list[int] = []  # open blocks known to hold no MAIN_CONTENT element
     stack: list[tuple[Any, int]] = []
+    kinds, names, hint_cache = _KINDS, _NAMES, HINT_CACHE
     node = root.child
-    kinds = _KINDS
     while node is not None:
-        # Dispatch on lexbor's integer tag id: reading `.tag` builds a string for every node.
-        tid = node.tag_id
-        kind = kinds.get(tid)
-        if kind is None:
-            kind = _kind(node, tid)
-        action = -1  # what to undo when leaving the node: -1 nothing, -2 link, -3 pre, >=0 block
-        child = None
-        if kind == _TEXT:
-            s = node.text_content
+        action = -1  # what to undo when leaving the node: -1 nothing, -2 link, >=0 block
+        # Text nodes (most nodes) are told apart by their text: None for any other node.
+        s = node.text_content
+        if s is not None:
             # Whitespace between tags only matters as a separator inside a block.
             if s and (buf or not s.isspace()):
                 buf.append(s)
-                if state[1]:
-                    state[2] += len(" ".join(s.split()))
-        elif kind == _BLOCK:
-            tag = _NAMES[tid]
-            if buf:
-                flush()
-            attrs = None if tag in _UNHINTED else node.attributes  # one dict: 3x cheaper
-            if attrs:                                                  # than node.attrs.get
-                h = class_hint(tag, attrs.get("class"), attrs.get("id"), attrs.get("role"))
-            else:
-                h = TAG_HINT.get(tag, NEUTRAL)
-            eid = len(etag)
-            etag.append(tag)
-            epar.append(state[0])
-            eend.append(eid)
-            ehint.append(h)
-            state[0] = action = eid
-            if tag == "pre" or tag == "listing" or tag == "xmp":
-                state[3] += 1
-            elif tag == "blockquote":
-                quote[0] += 1
-            skip_len = -1
-            if h == BOILER or h == SEMANTIC:
-                skip_len = len(node.text(deep=True)) if total else -1
-                if h == BOILER and (skip_len < 0 or skip_len >= WRAP_MIN) \
-                        and node.css_first(MAIN_CONTENT) is not None:
-                    # e.g. a sticky share bar around the article (a box with less text than
-                    # WRAP_MIN holds no article: not worth the query, which scans the box)
-                    h = ehint[eid] = NEUTRAL
-                    skip_len = -1
-                elif h == SEMANTIC and skip_len * 2 > total:
-                    h = ehint[eid] = BOILER  # a <nav> or <footer> wrapping the page: judge it
-            if h == BOILER and 0 <= skip_len < 4 * FIGURE_TEXT \
-                    and node.css_first("a") is None and node.css_first("img") is not None \
-                    and len("".join(node.text(deep=True).split())) < FIGURE_TEXT:
-                # An image with at most a caption and no link in a class-named box ("widget",
-                # "banner") is an editor's image embed: sidebars, promos and share bars link out.
-                h = ehint[eid] = NEUTRAL
-                skip_len = -1
-            if h == SEMANTIC or 0 <= skip_len < total * skip_share:
-                # nav/aside/footer, or a class-named sidebar/comments/share box that does not
-                # hold much of the page: never content, so not walked; only its images listed.
-                # A text-less placeholder keeps a class-named box's weight in the scoring.
-                if h == BOILER and skip_len > 0:
-                    items.append(TextBlock(eid, "", "", skip_len, skip_len))
-                ehint[eid] = SEMANTIC
-                for img in node.css("img"):
-                    items.append(ImageItem(eid, dict(img.attributes), []))
-            else:
+                if links:
+                    link_chars += len(" ".join(s.split()))
+        else:
+            # Dispatch on lexbor's integer tag id: reading `.tag` builds a string per node.
+            tid = node.tag_id
+            kind = kinds.get(tid)
+            if kind is None:
+                kind = _kind(node, tid)
+            if kind == _BLOCK:
+                if buf:
+                    _flush(buf, items, cur, etag[cur], ehint[cur], link_chars, pre, quote)
+                    link_chars = 0
+                tag = names[tid]
+                # One dict of all attributes: 3x cheaper than three node.attrs.get calls.
+                attrs = None if tag in _UNHINTED else node.attributes
+                if attrs:
+                    key = (tag, attrs.get("class"), attrs.get("id"), attrs.get("role"))
+                    h = hint_cache.get(key)
+                    if h is None:
+                        h = class_hint(*key)
+                else:
+                    h = TAG_HINT.get(tag, NEUTRAL)
+                eid = len(etag)
+                etag.append(tag)
+                epar.append(cur)
+                eend.append(eid)
+                ehint.append(h)
+                cur = action = eid
+                if tag in _PRE_TAGS:
+                    pre += 1
+                elif tag == "blockquote":
+                    quote += 1
+                if h != BOILER and h != SEMANTIC:
+                    child = node.child
+                    if child is not None:
+                        stack.append((node, action))
+                        node = child
+                        continue
+                else:
+                    h, skip_len, imgs = _judge_box(node, h, total, nomain, eid)
+                    if h == SEMANTIC or 0 <= skip_len < total * skip_share:
+                        # nav/aside/footer, or a class-named sidebar/comments/share box that does
+                        # not hold much of the page: never content, so not walked; only its images
+                        # listed. A text-less placeholder keeps a class-named box's weight in the
+                        # scoring.
+                        if h == BOILER and skip_len > 0:
+                            items.append(TextBlock(eid, "", "", skip_len, skip_len))
+                        ehint[eid] = SEMANTIC
+                        for img in node.css("img") if imgs is None else imgs:
+                            items.append(ImageItem(eid, img.attributes, []))
+                    else:
+                        ehint[eid] = h
+                        child = node.child
+                        if child is not None:
+                            stack.append((node, action))
+                            node = child
+                            continue
+            elif kind == _INLINE or kind == _LINK:
+                if kind == _LINK:
+                    links += 1
+                    action = -2
                 child = node.child
-        elif kind == _INLINE:
-            child = node.child
-        elif kind == _LINK:
-            state[1] += 1
-            action = -2
-            child = node.child
-        elif kind == _BR:
-            buf.append(BR)
-        elif kind == _IMAGE:
-            _image(node, _NAMES[tid], state, buf, flush, items)
-        if child is not None:
-            stack.append((node, action))
-            node = child
-            continue
+                if child is not None:
+                    stack.append((node, action))
+                    node = child
+                    continue
+            elif kind == _BR:
+                buf.append(BR)
+            elif kind == _IMAGE:
+                item = _image(node, names[tid], cur, links > 0)
+                if item is not None:
+                    # Text already in the block comes before the image: split the block there.
+                    if buf and "".join(buf).strip():
+                        _flush(buf, items, cur, etag[cur], ehint[cur], link_chars, pre, quote)
+                        link_chars = 0
+                    items.append(item)
+        # Leave the node, then each ancestor whose last child it was.
         while True:
             if action >= 0:
                 if buf:
-                    flush()
+                    _flush(buf, items, cur, etag[cur], ehint[cur], link_chars, pre, quote)
+                    link_chars = 0
                 eend[action] = len(etag) - 1
-                state[0] = epar[action]
+                if nomain and nomain[-1] == action:
+                    nomain.pop()
+                cur = epar[action]
                 t = etag[action]
-                if t == "pre" or t == "listing" or t == "xmp":
-                    state[3] -= 1
+                if t in _PRE_TAGS:
+                    pre -= 1
                 elif t == "blockquote":
-                    quote[0] -= 1
+                    quote -= 1
             elif action == -2:
-                state[1] -= 1
+                links -= 1
             nxt = node.next
             if nxt is not None:
                 node = nxt
@@ -204,9 +197,32 @@ def walk(root: Any, total: int = 0, skip_share: float = 0.25) -> Walk:
                 break
             node, action = stack.pop()
     if buf:
-        flush()
+        _flush(buf, items, cur, etag[cur], ehint[cur], link_chars, pre, quote)
     eend[0] = len(etag) - 1
     return w
+
+
+def _flush(buf: list[str], items: list[Any], cur: int, tag: str, hint: int, link_chars: int,
+           pre: int, quote: int) -> None:
+    """Turn the text gathered in `buf` (then emptied) into a TextBlock of block `cur`."""
+    raw = "".join(buf)
+    buf.clear()
+    if pre:
+        text = raw.replace(BR, "\n").strip("\n")
+        if not text.strip():
+            return
+        out = "pre"
+    else:
+        text = _norm(raw)
+        if not text:
+            return
+        out = OUT_TAG.get(tag, "p")
+        if quote and out == "p":
+            out = "blockquote"
+    if hint == CAPTION and out == "p":
+        out = "figcaption"
+    n = len(text)
+    items.append(TextBlock(cur, text, out, n, link_chars if link_chars < n else n))
 
 
 # Node kinds, by tag id. Ids of HTML's own tags are fixed in lexbor; a custom element's id is
@@ -215,6 +231,8 @@ _TEXT, _BLOCK, _INLINE, _LINK, _BR, _IMAGE, _SKIP = range(7)
 _KINDS: dict[int, int] = {}
 _NAMES: dict[int, str] = {}
 _FIXED_IDS = 1 << 16
+_PRE_TAGS = frozenset({"pre", "listing", "xmp"})
+_IMG_ID = LexborHTMLParser("<img>").css_first("img").tag_id
 
 
 def _kind(node: Any, tid: int) -> int:
@@ -241,8 +259,35 @@ def _kind(node: Any, tid: int) -> int:
     return kind
 
 
-def _image(node: Any, tag: str, state: list[int], buf: list[str], flush: Any,
-           items: list[Any]) -> None:
+def _judge_box(node: Any, h: int, total: int, nomain: list[int],
+               eid: int) -> tuple[int, int, list[Any] | None]:
+    """A boilerplate-hinted block: its final hint, its text length (-1: walk it whatever its
+    size) and its <img> elements when they were already looked up (None otherwise)."""
+    text = node.text(deep=True) if total else ""
+    skip_len = len(text) if total else -1
+    if h == BOILER and (skip_len < 0 or skip_len >= WRAP_MIN):
+        # e.g. a sticky share bar around the article (a box with less text than WRAP_MIN
+        # holds no article: not worth the query, which scans the box). Inside a box already
+        # found without one, the answer is known.
+        if not nomain:
+            if node.css_first(MAIN_CONTENT) is not None:
+                return NEUTRAL, -1, None
+            nomain.append(eid)
+    elif h == SEMANTIC and skip_len * 2 > total:
+        h = BOILER  # a <nav> or <footer> wrapping the page: judge it
+    imgs = None
+    if h == BOILER and 0 <= skip_len < 4 * FIGURE_TEXT:
+        # An image with at most a caption and no link in a class-named box ("widget",
+        # "banner") is an editor's image embed: sidebars, promos and share bars link out.
+        # One query finds both the links and the images.
+        found = node.css("a, img")
+        imgs = [n for n in found if n.tag_id == _IMG_ID]
+        if imgs and len(imgs) == len(found) and len("".join(text.split())) < FIGURE_TEXT:
+            return NEUTRAL, -1, None
+    return h, skip_len, imgs
+
+
+def _image(node: Any, tag: str, eid: int, linked: bool) -> ImageItem | None:
     sources: list[str] = []
     if tag == "picture":
         for s in node.css("source"):
@@ -252,11 +297,6 @@ def _image(node: Any, tag: str, state: list[int], buf: list[str], flush: Any,
                 sources.append(v)
         img = node.css_first("img")
         if img is None:
-            return  # a <picture> renders only through its <img>: without one, nothing shows
-        attrs = dict(img.attributes)
-    else:
-        attrs = dict(node.attributes)
-    # Text already in the block comes before the image: split the block there.
-    if buf and "".join(buf).strip():
-        flush()
-    items.append(ImageItem(state[0], attrs, sources, state[1] > 0))
+            return None  # a <picture> renders only through its <img>: without one, nothing shows
+        return ImageItem(eid, img.attributes, sources, linked)
+    return ImageItem(eid, node.attributes, sources, linked)

@@ -133,13 +133,14 @@ def _drop_hidden(body: Any, base: str, skipped: list[tuple[str, str]] | None) ->
     if not hidden:
         return total
     for node in hidden:
+        n = len(node.text(deep=True))
         # An element hiding most of the page is a reveal-on-load trick, not boilerplate.
-        if len(node.text(deep=True)) > total // 2:
+        if n > total // 2:
             continue
         if skipped is not None:
             for img in node.css("img"):
-                skipped.append((resolve_src(dict(img.attributes), [], base), "boilerplate"))
-        total -= len(node.text(deep=True))
+                skipped.append((resolve_src(img.attributes, [], base), "boilerplate"))
+        total -= n
         node.decompose()
     return total
 

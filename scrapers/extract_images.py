@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
+from scrapers.dom_hints import CaseFreeRe
+
 # Lazy-loading attributes, most specific (usually the full-size image) first.
 LAZY_ATTRS = (
     "data-src", "data-original", "data-lazy-src", "data-hi-res-src", "data-full-src",
@@ -22,19 +24,26 @@ LAZY_ATTRS = (
 _LAZY_RANK = {name: i for i, name in enumerate(LAZY_ATTRS)}
 SRCSET_ATTRS = ("srcset", "data-srcset", "data-lazy-srcset", "data-original-set")
 
-_PLACEHOLDER = re.compile(
+# Case-insensitive patterns (CaseFreeRe: fast on ASCII URLs).
+_PLACEHOLDER = CaseFreeRe(
     r"(?:^|[/_.-])(?:blank|spacer|placeholder|transparent|lazy|loading|loader|pixel|grey|gray|"
-    r"empty|clear|dot|1x1|trans)(?:[._-]|$)", re.I)
-_IMAGE_EXT = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp|tiff?|jfif|heic)(?:$|[?#])", re.I)
-_SVG = re.compile(r"\.svgz?(?:$|[?#])|^data:image/svg", re.I)
-_TRACKER = re.compile(
+    r"empty|clear|dot|1x1|trans)(?:[._-]|$)")
+_IMAGE_EXT = CaseFreeRe(r"\.(?:jpe?g|png|gif|webp|avif|bmp|tiff?|jfif|heic)(?:$|[?#])")
+_SVG = CaseFreeRe(r"\.svgz?(?:$|[?#])|^data:image/svg")
+_TRACKER = CaseFreeRe(
     r"doubleclick\.net|google-analytics\.com|googletagmanager|facebook\.com/tr|"
     r"scorecardresearch|quantserve|\.2o7\.net|omtrdc\.net|imrworldwide|chartbeat|"
     r"pixel\.(?:wp|quantserve|facebook)|/pixel(?:\.gif|\.png|/|\?)|/beacon|/b/ss/|"
     r"stats\.wordpress|/tracking/|/track(?:\.gif|\?)|hit(?:counter|s)?\.(?:gif|php)|"
     r"counter\.(?:gif|php)|/__utm\.gif|bat\.bing|analytics\.|/1x1\.|statcounter|"
-    r"feeds\.feedburner\.com/~r/|sitemeter|nedstat|webtrends|/ping\?", re.I)
+    r"feeds\.feedburner\.com/~r/|sitemeter|nedstat|webtrends|/ping\?",
+    # every alternative above holds one of these (most URLs hold none: no regex run)
+    ("doubleclick.net", "analytics", "googletagmanager", "facebook.com/tr", "scorecardresearch",
+     "quantserve", ".2o7.net", "omtrdc.net", "imrworldwide", "chartbeat", "pixel", "/beacon",
+     "/b/ss/", "stats.wordpress", "/track", "hit", "counter.", "/__utm.gif", "bat.bing", "/1x1.",
+     "statcounter", "feeds.feedburner.com/~r/", "sitemeter", "nedstat", "webtrends", "/ping?"))
 _WORD = re.compile(r"[a-z0-9]+")
+_NON_WORD = bytes(c if chr(c) in "0123456789abcdefghijklmnopqrstuvwxyz" else 32 for c in range(256))
 _AD_WORDS = frozenset({"ad", "ads", "adv", "advert", "adverts", "advertisement", "advertising",
                        "adserver", "adframe", "banner_ad", "sponsor", "sponsored", "adimage",
                        "doubleclick", "adsense", "adservice", "adtech", "affiliate"})
@@ -134,10 +143,14 @@ def pick_source(attrs: dict[str, str | None], sources: list[str]) -> tuple[str |
 
 
 def _words(*parts: str | None) -> set[str]:
+    """The runs of [a-z0-9] in the lowercased parts."""
     out: set[str] = set()
     for p in parts:
         if p:
-            out.update(_WORD.findall(p.lower()))
+            if p.isascii():  # same runs, ~2x faster than the regex
+                out.update(p.lower().encode().translate(_NON_WORD).decode().split())
+            else:
+                out.update(_WORD.findall(p.lower()))
     return out
 
 

@@ -13,7 +13,15 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
-from scrapers.dom_hints import BOILER, CONTENT, HEADER, HEADINGS, SEMANTIC
+from scrapers.dom_hints import (
+    BOILER,
+    CONTENT,
+    HEADER,
+    HEADINGS,
+    NEUTRAL,
+    SEMANTIC,
+    CaseFreeRe,
+)
 from scrapers.dom_walk import ImageItem, TextBlock, Walk
 
 # A boilerplate hint on an element holding this share of the page's prose is a false hint
@@ -36,10 +44,9 @@ TAIL_PROSE = 150  # after the last block this long,
 TAIL_SHORT = 50  # blocks shorter than this are page furniture
 _SENTENCE_END = frozenset(".!?。！？")  # a label ("Tags:", "Share") ends otherwise
 NOTICE_MAX = 120  # copyright and cookie-consent notices are short; an essay on them is not
-_NOTICE_RE = re.compile(
+_NOTICE_RE = CaseFreeRe(
     r"©|\(c\) *\d{4}|^copyright\b|all rights reserved|cookie.*(?:accept|akzept|consent|zustimm|"
-    r"einverstanden|policy|richtlinie|privacy|datenschutz|settings|einstellung|utilis|verwende)",
-    re.I)
+    r"einverstanden|policy|richtlinie|privacy|datenschutz|settings|einstellung|utilis|verwende)")
 _PUNCT_RE = re.compile("[.,;:!?。，、；：！？]")
 
 
@@ -62,32 +69,41 @@ def _value(b: TextBlock, boiler: bool) -> float:
 
 def select(w: Walk) -> Selection:
     n = len(w.tag)
-    parent, hint, items = w.parent, w.hint, w.items
+    parent, hint, items, end = w.parent, w.hint, w.items, w.end
     prose = [0] * n
-    images = [0] * n
-    for it in items:
+    img_eids: list[int] = []
+    img_idx: list[int] = []  # indices of the ImageItems in `items`
+    for i, it in enumerate(items):
         if type(it) is TextBlock:
             prose[it.eid] += it.length - it.link_chars
         else:
-            images[it.eid] += 1
+            img_eids.append(it.eid)
+            img_idx.append(i)
     for e in range(n - 1, 0, -1):
-        p = parent[e]
-        prose[p] += prose[e]
-        images[p] += images[e]
-    limit = DOMINANT_SHARE * prose[0]
+        prose[parent[e]] += prose[e]
+    img_eids.sort()
 
+    def images(e: int) -> int:
+        """Images in the subtree of `e` (element ids are in pre-order: a subtree is a range)."""
+        return bisect_right(img_eids, end[e]) - bisect_left(img_eids, e)
+
+    limit = DOMINANT_SHARE * prose[0]
     boiler = [False] * n
     header = [False] * n
     content = [False] * n  # inside an article/main/post-body element
     site_header = [False] * n  # inside a header that is not part of such an element
-    for e in range(1, n):
-        p = parent[e]
-        h = hint[e]
-        boiler[e] = boiler[p] or h == SEMANTIC or (h == BOILER and (prose[e] < limit
-                                                                   or prose[e] == 0))
-        header[e] = header[p] or (h == HEADER and prose[e] < limit)
+    for e, p, h, pe in zip(range(1, n), parent[1:], hint[1:], prose[1:]):
+        if h == NEUTRAL:  # most elements: only inherit
+            boiler[e] = boiler[p]
+            header[e] = header[p]
+            content[e] = content[p]
+            site_header[e] = site_header[p]
+            continue
+        boiler[e] = boiler[p] or h == SEMANTIC or (h == BOILER and (pe < limit or pe == 0))
+        head = h == HEADER and pe < limit
+        header[e] = header[p] or head
         content[e] = content[p] or h == CONTENT
-        site_header[e] = site_header[p] or (h == HEADER and not content[p] and prose[e] < limit)
+        site_header[e] = site_header[p] or (head and not content[p])
 
     score = [0.0] * n
     for it in items:
@@ -97,9 +113,8 @@ def select(w: Walk) -> Selection:
         score[parent[e]] += score[e]
 
     best, best_score = 0, score[0]
-    for e in range(1, n):
-        s = score[e]
-        if s > best_score and not boiler[e] and not header[e]:
+    for e, s, b, hd in zip(range(1, n), score[1:], boiler[1:], header[1:]):
+        if s > best_score and not b and not hd:
             best, best_score = e, s
     keep = [False] * len(items)
     if best_score <= 0 and prose[0] == 0:
@@ -111,7 +126,7 @@ def select(w: Walk) -> Selection:
     while best > 0:
         p = parent[best]
         # ... nor images: pictures around the article (teasers, galleries) are not its own.
-        if boiler[p] or score[p] < floor or prose[p] > grow or images[p] > images[best]:
+        if boiler[p] or score[p] < floor or prose[p] > grow or images(p) > images(best):
             break
         best = p
     if hint[best] == BOILER:
@@ -141,42 +156,41 @@ def select(w: Walk) -> Selection:
                 or (it.tag == "td" and it.length < SHORT_CELL)):
             continue
         keep[i] = True
-    _drop_thumbnail_strips(w, keep)
-    _drop_teaser_cards(w, keep)
+    _drop_thumbnail_strips(w, keep, img_idx)
+    _drop_teaser_cards(w, keep, img_idx)
     _drop_orphans(items, keep, lo, hi)
     _trim_tail(w, keep)
     _add_title(w, best, keep, boiler)
     return Selection(best, keep, boiler)
 
 
-def _drop_thumbnail_strips(w: Walk, keep: list[bool]) -> None:
+def _drop_thumbnail_strips(w: Walk, keep: list[bool], img_idx: list[int]) -> None:
     """Images alone in their list items, in a list of three or more such items, are a
     carousel's thumbnails or a teaser strip (a gallery with captions has text in its items)."""
-    if not any(keep[i] and type(it) is ImageItem and w.tag[it.eid] == "li"
-               for i, it in enumerate(w.items)):
+    items, tag = w.items, w.tag
+    in_li = [i for i in img_idx if keep[i] and tag[items[i].eid] == "li"]
+    if not in_li:
         return
     # A caption has a few words; "+10" on the last thumbnail is not one.
-    texty = sorted(it.eid for it in w.items if type(it) is TextBlock and it.length >= 10)
+    texty = sorted(it.eid for it in items if type(it) is TextBlock and it.length >= 10)
     lists: dict[int, list[tuple[int, bool]]] = {}
-    for i, it in enumerate(w.items):
-        e = it.eid
-        if keep[i] and type(it) is ImageItem and w.tag[e] == "li":
-            j = bisect_left(texty, e)
-            bare = j == len(texty) or texty[j] > w.end[e]  # no text anywhere in the item
-            lists.setdefault(w.parent[e], []).append((i, bare))
+    for i in in_li:
+        e = items[i].eid
+        j = bisect_left(texty, e)
+        bare = j == len(texty) or texty[j] > w.end[e]  # no text anywhere in the item
+        lists.setdefault(w.parent[e], []).append((i, bare))
     for entries in lists.values():
         if len(entries) >= 3 and 2 * sum(b for _, b in entries) > len(entries):
             for i, b in entries:
                 keep[i] = keep[i] and not b
 
 
-def _drop_teaser_cards(w: Walk, keep: list[bool]) -> None:
+def _drop_teaser_cards(w: Walk, keep: list[bool], img_idx: list[int]) -> None:
     """Linked pictures in small "cards" that also hold a mostly-linked heading, three or more
     cards side by side: a list of other stories (heading and picture both link to them),
     whose thumbnails are not this page's images. An article's figures are not in such cards."""
     items = w.items
-    linked = [i for i, it in enumerate(items)
-              if keep[i] and type(it) is ImageItem and it.linked]
+    linked = [i for i in img_idx if keep[i] and items[i].linked]
     if len(linked) < CARDS_MIN:
         return
     texts = sorted((it.eid, it.length, it.tag in HEADINGS and it.link_chars * 2 > it.length)
@@ -262,8 +276,9 @@ def _trim_tail(w: Walk, keep: list[bool]) -> None:
     # Images after the last kept text and outside its container: share buttons, ads and
     # teasers under the article (an image closing the article body stays, and so does a
     # <figure> one level further out: the last step's photo next to the step's text box).
-    last_text = max((i for i, k in enumerate(keep) if k and type(items[i]) is TextBlock),
-                    default=-1)
+    last_text = len(items) - 1
+    while last_text >= 0 and not (keep[last_text] and type(items[last_text]) is TextBlock):
+        last_text -= 1
     if last_text < 0:
         return
     box = max(w.parent[items[last_text].eid], 0)

@@ -1,5 +1,7 @@
 """Image rules: sources, srcset, lazy loading, captions, skip reasons, positions."""
 
+import re
+
 import pytest
 
 from schemas.document import ImageNode, TextNode
@@ -190,3 +192,44 @@ def test_figure_closing_the_last_step_is_kept():
         <div class="below"><div><img src="/teaser.jpg"></div></div></body></html>"""
     doc = extract(html.encode(), URL)
     assert [i.src.rsplit("/", 1)[1] for i in doc.images] == ["last-step.jpg"]
+
+
+TRACKER_URLS = [
+    "https://ad.DoubleClick.net/x.gif", "https://www.google-analytics.com/collect?v=1",
+    "https://www.googletagmanager.com/ns.html", "https://www.facebook.com/tr?id=1",
+    "https://sb.scorecardresearch.com/p?c1=2", "https://pixel.quantserve.com/pixel/x.gif",
+    "https://a.2o7.net/b", "https://x.omtrdc.net/b", "https://secure-us.imrworldwide.com/cgi",
+    "https://ping.chartbeat.net/ping", "https://pixel.wp.com/g.gif", "https://x.org/pixel.gif",
+    "https://x.org/PIXEL/", "https://x.org/beacon?x", "https://x.org/b/ss/suite/1",
+    "https://stats.wordpress.com/b.gif", "https://x.org/tracking/1.png", "https://x.org/track.gif",
+    "https://x.org/track?u=1", "https://x.org/hitcounter.php", "https://x.org/hits.gif",
+    "https://x.org/counter.php", "https://x.org/__utm.gif", "https://bat.bing.com/action",
+    "https://analytics.x.org/a.png", "https://x.org/1x1.gif", "https://c.statcounter.com/1",
+    "https://feeds.feedburner.com/~r/blog/~4/x", "https://s.sitemeter.com/x",
+    "https://x.nedstat.net/x", "https://x.webtrends.com/x", "https://x.org/ping?x=1",
+]
+
+
+@pytest.mark.parametrize("url", TRACKER_URLS + [u.upper() for u in TRACKER_URLS])
+def test_tracker_pattern_fast_path_matches_case_insensitive_regex(url):
+    from scrapers.extract_images import _TRACKER
+
+    full = re.compile(_TRACKER._plain.pattern, re.I)
+    assert bool(_TRACKER.search(url)) == bool(full.search(url)) is True
+    assert not _TRACKER.search("https://cdn.example.org/photos/bloom-800.jpg")
+
+
+@pytest.mark.parametrize("text", ["Foo-Bar_baz9/x.JPG?a=1", "a b\tc", "", "--", "ÄbC-x²", "İx"])
+def test_word_split_fast_path_matches_regex(text):
+    from scrapers.extract_images import _WORD, _words
+
+    assert _words(text) == set(_WORD.findall(text.lower()))
+
+
+@pytest.mark.parametrize("text", ["Copyright 2020", "© x", "ALL RIGHTS RESERVED", "Cookie Policy",
+                                  "COOKIE ſettings", "plain prose", "(C) 1999", "Straße"])
+def test_case_free_regex_matches_re_ignorecase(text):
+    from scrapers.extract_select import _NOTICE_RE
+
+    full = re.compile(_NOTICE_RE._plain.pattern, re.I)
+    assert bool(_NOTICE_RE.search(text)) == bool(full.search(text))
