@@ -1,12 +1,15 @@
 """Corpus-level curation benchmark: quality filters and deduplication as Beam stages on a
 generated corpus with planted duplicates, at two sizes.
 
-Usage: python bench/curation_bench.py [--sizes 10000 100000] [--workers 1]
+Usage: python bench/curation_bench.py [--sizes 10000 100000]
 
 Each (size, stage) pair runs as its own `m3w`-style Beam pipeline in a fresh child process:
 documents are generated inside the pipeline (nothing is held by the driver), pass through the
 stage, and are counted. A stage's documents/s per core is the size divided by the run's CPU
-time less that of the generate-and-count baseline. Peak memory is the child's peak RSS.
+time less that of the generate-and-count baseline. Peak memory is the child's peak RSS. The
+local runner keeps every shuffle in memory, so stages that group (the dedup steps) grow with
+the corpus here; on Dataflow, Flink or Spark the shuffle is the runner's service and a worker
+holds one group (one URL, one text, one LSH bucket) at a time.
 
 Planted duplicates (by document index, deterministic): 5% re-crawls of an earlier URL, 5%
 exact copies (case and punctuation changed), 10% near copies (a few words edited), and one
@@ -153,7 +156,7 @@ def _save(value, path: str) -> None:
         json.dump(value, fh)
 
 
-def run_stage(n: int, stage: str, workers: int, q) -> None:
+def run_stage(n: int, stage: str, q) -> None:
     import tempfile
 
     import apache_beam as beam
@@ -162,9 +165,7 @@ def run_stage(n: int, stage: str, workers: int, q) -> None:
     from pipeline.run import pipeline_options
 
     cfg = stage_config(stage)
-    opts = ["--direct_num_workers", str(workers)]
-    if workers > 1:
-        opts += ["--direct_running_mode", "multi_processing"]
+    opts = ["--direct_num_workers", "1"]  # one core: figures are per core
     parts: dict[str, list] = {"rejects": [], "labels": [], "weighted_labels": [], "shards": []}
     t0, c0 = time.time(), time.process_time()
     tmp = tempfile.mkdtemp(prefix="m3w-curation-")
@@ -193,10 +194,10 @@ def run_stage(n: int, stage: str, workers: int, q) -> None:
     q.put({"wall": time.time() - t0, "cpu": cpu, "peak_mb": peak, **counts})
 
 
-def measure(n: int, stage: str, workers: int) -> dict:
+def measure(n: int, stage: str) -> dict:
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    proc = ctx.Process(target=run_stage, args=(n, stage, workers, q))
+    proc = ctx.Process(target=run_stage, args=(n, stage, q))
     proc.start()
     out = q.get()
     proc.join()
@@ -212,7 +213,6 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
-    ap.add_argument("--workers", type=int, default=1)
     a = ap.parse_args()
     results = {}
     for n in a.sizes:
@@ -224,7 +224,7 @@ def main() -> None:
               f"{'peak MB':>9}")
         base = None
         for stage in a.stages:
-            r = measure(n, stage, a.workers)
+            r = measure(n, stage)
             results[(n, stage)] = r
             if stage == "baseline":
                 base = r
