@@ -89,3 +89,28 @@ def make_filter(key: str, params: dict[str, Any]) -> Filter:
         return REGISTRY[key](**kwargs)
     except TypeError as exc:
         raise ValueError(f"filter {key!r}: {exc}") from None
+
+
+def enabled_filters(section: dict[str, Any]) -> list[Filter]:
+    """The filters a config section (key -> params) switches on, in its order."""
+    return [make_filter(key, params) for key, params in section.items()
+            if params and params.get("enabled", True)]
+
+
+def run_filters(filters: list[Filter], item: Any, measure_all: bool = False
+                ) -> tuple[tuple[str, Drop] | None, dict[str, dict[str, Any]]]:
+    """The first failing filter as (name, Drop), or None. With ``measure_all`` (tag_only) every
+    filter runs and the second value maps each name to its measures and the drop it would make;
+    otherwise the run stops at the first drop and the mapping stays empty."""
+    measured: dict[str, dict[str, Any]] = {}
+    first = None
+    for f in filters:
+        measures = f.measure(item)
+        drop = f.judge(measures)
+        if measure_all:
+            measured[f.name] = dict(measures, drop=drop.reason if drop else None)
+        if drop is not None and first is None:
+            first = (f.name, drop)
+            if not measure_all:
+                break
+    return first, measured

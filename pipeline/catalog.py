@@ -23,14 +23,9 @@ Declared = dict[str, dict[str, tuple[str, ...]]]
 
 
 def _filters(section: dict[str, Any]) -> dict[str, tuple[str, ...]]:
-    from filters.base import REGISTRY, make_filter
+    from filters.base import enabled_filters
 
-    out = {}
-    for key, params in section.items():
-        if params and params.get("enabled", True):
-            cls = REGISTRY.get(key) or type(make_filter(key, params))
-            out[cls.name] = tuple(cls.reasons)
-    return out
+    return {f.name: tuple(f.reasons) for f in enabled_filters(section)}
 
 
 def declared_reasons(cfg: dict[str, Any]) -> Declared:

@@ -91,16 +91,11 @@ class DecontamPairFn(beam.DoFn):
                 return TEXT_FILTER, hit
         if self._images is None:
             return None
-        import io
-
-        from PIL import Image
-
-        from filters.phash import phash
+        from filters.decontam import image_phash
 
         for name in sorted(members):
             if name == "jpg" or name.endswith(".jpg"):
-                with Image.open(io.BytesIO(members[name])) as im:
-                    ph = phash(im)
+                ph = image_phash(members[name])  # decoded as the evaluation images were
                 sha = meta.get("sha256") if name == "jpg" else None
                 hit = self._images.match(sha or "", ph)
                 if hit is not None:

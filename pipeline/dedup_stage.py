@@ -70,10 +70,20 @@ def domain_of(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
-def _dup_reject(doc: Document, filter_name: str, reason: str, survivor: str,
-                value: float | None = None) -> Reject:
-    return Reject(doc.key, DEDUP_STAGE, filter_name, reason, value, doc.url,
-                  f"survivor {survivor}")
+def _duplicate(doc: Document, filter_name: str, reason: str, survivor: str, tag_only: bool
+               ) -> Any:
+    """What becomes of a duplicate: a reject naming its survivor, or with tag_only the
+    document itself, marked."""
+    if tag_only:
+        doc.meta.setdefault("duplicate_of", {})[filter_name] = survivor
+        return doc
+    return pvalue.TaggedOutput(REJECTS, Reject(doc.key, DEDUP_STAGE, filter_name, reason, None,
+                                               doc.url, f"survivor {survivor}"))
+
+
+def _joined_doc(groups: dict[str, Iterable[Any]]) -> Document | None:
+    """The document of a join keyed by document key (None when only other sides matched)."""
+    return next(iter(groups["doc"]), None)
 
 
 class _KeepBestFn(beam.DoFn):
@@ -88,12 +98,7 @@ class _KeepBestFn(beam.DoFn):
         best = docs[0]
         yield best
         for doc in docs[1:]:
-            if self.tag_only:
-                doc.meta.setdefault("duplicate_of", {})[self.filter_name] = best.key
-                yield doc
-            else:
-                yield pvalue.TaggedOutput(REJECTS, _dup_reject(doc, self.filter_name,
-                                                               self.reason, best.key))
+            yield _duplicate(doc, self.filter_name, self.reason, best.key, self.tag_only)
 
 
 def _keep_best(docs, label: str, key_fn, filter_name: str, reason: str, tag_only: bool):
@@ -132,10 +137,9 @@ class _StripParagraphsFn(beam.DoFn):
         self.min_chars, self.tag_only = min_chars, tag_only
 
     def process(self, item: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
-        docs = list(item[1]["doc"])
-        if not docs:
+        doc = _joined_doc(item[1])
+        if doc is None:
             return
-        doc = docs[0]
         repeated = dict(item[1]["rep"])
         if not repeated:
             yield doc
@@ -294,19 +298,12 @@ class _ApplyNearFn(beam.DoFn):
         self.tag_only = tag_only
 
     def process(self, item: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
-        docs = list(item[1]["doc"])
-        if not docs:
+        doc = _joined_doc(item[1])
+        if doc is None:
             return
-        doc = docs[0]
         survivors = sorted(item[1]["dup"])
-        if not survivors:
-            yield doc
-        elif self.tag_only:
-            doc.meta.setdefault("duplicate_of", {})[NEAR_FILTER] = survivors[0]
-            yield doc
-        else:
-            yield pvalue.TaggedOutput(REJECTS, _dup_reject(doc, NEAR_FILTER, "near_duplicate",
-                                                           survivors[0]))
+        yield _duplicate(doc, NEAR_FILTER, "near_duplicate", survivors[0], self.tag_only) \
+            if survivors else doc
 
 
 class Deduplicate(beam.PTransform):

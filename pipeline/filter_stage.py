@@ -12,7 +12,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
-from filters.base import Filter, make_filter
+from filters.base import Filter, enabled_filters, run_filters
 from schemas import Document, Reject, TextNode
 
 REJECTS = "rejects"
@@ -29,15 +29,11 @@ class FilterSet:
     tag_only: bool
 
 
-def _enabled(section: dict[str, Any]) -> list[Filter]:
-    return [make_filter(key, params) for key, params in section.items()
-            if params and params.get("enabled", True)]
-
-
 def filter_set(cfg: dict[str, Any]) -> FilterSet:
     """The filters a build config turns on, in config order (cheap ones are listed first)."""
     fcfg = cfg["filters"]
-    return FilterSet(_enabled(fcfg["node"]), _enabled(fcfg["document"]), fcfg["tag_only"])
+    return FilterSet(enabled_filters(fcfg["node"]), enabled_filters(fcfg["document"]),
+                     fcfg["tag_only"])
 
 
 def filter_document(doc: Document, fs: FilterSet) -> tuple[Document | None, list[Reject]]:
@@ -54,7 +50,7 @@ def filter_document(doc: Document, fs: FilterSet) -> tuple[Document | None, list
             nodes.append(node)
             continue
         item = TextItem(node.text, doc.url)
-        drop, measured = _first_drop(fs.node, item, fs.tag_only)
+        drop, measured = run_filters(fs.node, item, fs.tag_only)
         if fs.tag_only:
             node_tags.append(measured)
         if drop is not None and not fs.tag_only:
@@ -70,7 +66,7 @@ def filter_document(doc: Document, fs: FilterSet) -> tuple[Document | None, list
         return None, rejects
     doc.nodes = nodes
     if fs.document:
-        drop, measured = _first_drop(fs.document, TextItem(doc.text, doc.url), fs.tag_only)
+        drop, measured = run_filters(fs.document, TextItem(doc.text, doc.url), fs.tag_only)
         tags.update(measured)
         if drop is not None and not fs.tag_only:
             name, d = drop
@@ -85,27 +81,10 @@ def filter_document(doc: Document, fs: FilterSet) -> tuple[Document | None, list
     return doc, rejects
 
 
-def _first_drop(filters: list[Filter], item: Any, measure_all: bool
-                ) -> tuple[tuple[str, Any] | None, dict[str, Any]]:
-    """The first failing filter (name, Drop); with measure_all, every filter's measures and
-    the drops it would have made."""
-    measured: dict[str, Any] = {}
-    first = None
-    for f in filters:
-        m = f.measure(item)
-        d = f.judge(m)
-        if measure_all:
-            measured[f.name] = dict(m, drop=d.reason if d else None)
-        if d is not None and first is None:
-            first = (f.name, d)
-            if not measure_all:
-                break
-    return first, measured
-
-
 def _fill_language(doc: Document, fs: FilterSet) -> None:
+    """The language filter has just measured this document: keep what it detected."""
     for f in fs.document:
-        if f.key == "language" and hasattr(f, "last_language"):
+        if f.key == "language":
             doc.language = f.last_language or doc.language
 
 

@@ -85,11 +85,10 @@ class ImageChecks:
     """The image filters of a build config, its URL-count limit and its evaluation images."""
 
     def __init__(self, cfg: dict[str, Any]) -> None:
-        from filters.base import make_filter
+        from filters.base import enabled_filters
         from pipeline.decontam_stage import image_index
 
-        section = cfg["filters"]["image"]
-        made = [make_filter(k, p) for k, p in section.items() if p and p.get("enabled", True)]
+        made = enabled_filters(cfg["filters"]["image"])
         self.pre = [f for f in made if f.key in PRE_FETCH_FILTERS]
         self.post = [f for f in made if f.key not in PRE_FETCH_FILTERS]
         self.tag_only = cfg["filters"]["tag_only"]
@@ -98,15 +97,14 @@ class ImageChecks:
         self.eval_index = image_index(cfg["decontam"])
 
     def _run(self, filters: list[Any], facts: Any, out: ImageOutcome) -> ImageOutcome:
-        for f in filters:
-            measures = f.measure(facts)
-            drop = f.judge(measures)
-            if self.tag_only:
-                out.tags = dict(out.tags or {}, **{f.name: dict(
-                    measures, drop=drop.reason if drop else None)})
-            elif drop is not None:
-                return ImageOutcome(False, out.origin, drop.reason, f.name, drop.value,
-                                    drop.detail)
+        from filters.base import run_filters
+
+        first, measured = run_filters(filters, facts, self.tag_only)
+        if measured:
+            out.tags = dict(out.tags or {}, **measured)
+        if first is not None and not self.tag_only:
+            name, drop = first
+            return ImageOutcome(False, out.origin, drop.reason, name, drop.value, drop.detail)
         return out
 
     def before_fetch(self, url: str, n_docs: int) -> ImageOutcome | None:
