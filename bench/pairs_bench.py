@@ -81,7 +81,7 @@ def run_source(name: str, scfg: dict, out: str, fetch: dict | None = None) -> in
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipeline.pair_sources import add_pair_sources
+    from pipeline.sources.pairs import add_pair_sources
 
     cfg = {"sources": {name: scfg}, "shards": {"max_samples": 1000, "max_bytes": 10**9},
            "fetch": fetch or {}}
@@ -112,7 +112,7 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=1)
     ap.add_argument("--threads", type=int, default=16)
     a = ap.parse_args()
-    from pipeline.image_text_source import run_img2dataset
+    from pipeline.sources.image_text import run_img2dataset
 
     tmp = tempfile.mkdtemp(prefix="m3w-pairs-bench-")
     names = make_images(os.path.join(tmp, "images"), a.images)

@@ -11,22 +11,17 @@ import apache_beam as beam
 from pipeline import funnel as fn
 from pipeline.catalog import declared_reasons
 from pipeline.config import config_hash
-from pipeline.decontam_stage import DecontaminateText
-from pipeline.dedup_stage import Deduplicate
-from pipeline.extract_stage import REJECTS, ExtractFn
-from pipeline.filter_stage import FilterDocuments
-from pipeline.image_stage import ResolveImages
-from pipeline.outputs import (
-    SummaryFn,
-    WriteRejects,
-    WriteShards,
-    doc_summary,
-    document_sample,
-    manifest,
-    write_funnel,
-    write_json,
-)
-from pipeline.read_stage import ReadInputs
+from pipeline.outputs.manifest import manifest, write_funnel, write_json
+from pipeline.outputs.reject_files import WriteRejects
+from pipeline.outputs.shards import WriteShards, document_sample
+from pipeline.outputs.summary import SummaryFn, doc_summary
+from pipeline.rejects import REJECTS
+from pipeline.stages.decontam import DecontaminateText
+from pipeline.stages.dedup import Deduplicate
+from pipeline.stages.extract import ExtractFn
+from pipeline.stages.filter import FilterDocuments
+from pipeline.stages.images import ResolveImages
+from pipeline.stages.read import ReadInputs
 from schemas import Reject, TextNode
 from scrapers.warc_read import WebRecord
 
@@ -132,7 +127,7 @@ def build_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str) -> None:
     if "interleaved" in built_sources(cfg):
         kept = interleaved_graph(p, cfg, out_dir, parts)
     if set(built_sources(cfg)) - {"interleaved"}:
-        from pipeline.pair_sources import add_pair_sources
+        from pipeline.sources.pairs import add_pair_sources
 
         shards, rejects, labels = add_pair_sources(p, cfg, out_dir, kept)
         parts["shards"] += shards
@@ -177,7 +172,7 @@ def source_weights(cfg: dict[str, Any]) -> dict[str, float]:
         if name == "interleaved":
             scfg = cfg["sources"][name]
         else:
-            from pipeline.pair_sources import source_config
+            from pipeline.sources.common import source_config
 
             scfg = source_config(cfg, name)
         out[name] = float(scfg.get("weight", 1.0))

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.decontam_stage import DECONTAM_REASONS, IMAGE_FILTER, TEXT_FILTER
-from pipeline.dedup_stage import (
+from pipeline.stages.decontam import DECONTAM_REASONS, IMAGE_FILTER, TEXT_FILTER
+from pipeline.stages.dedup import (
     DEDUP_REASONS,
     NEAR_FILTER,
     PARAGRAPH_FILTER,
     URL_FILTER,
 )
-from pipeline.dedup_stage import (
+from pipeline.stages.dedup import (
     TEXT_FILTER as TEXT_DEDUP_FILTER,
 )
-from pipeline.filter_stage import TEXT_LEFT_FILTER, TEXT_LEFT_REASONS
-from pipeline.image_dedup import EXACT_FILTER, IMAGE_DEDUP_REASONS, PERCEPTUAL_FILTER
-from pipeline.image_stage import CHECK_FILTER, URL_COUNT_FILTER, URL_COUNT_REASONS
+from pipeline.stages.filter import TEXT_LEFT_FILTER, TEXT_LEFT_REASONS
+from pipeline.stages.image_dedup import EXACT_FILTER, IMAGE_DEDUP_REASONS, PERCEPTUAL_FILTER
+from pipeline.stages.images import CHECK_FILTER, URL_COUNT_FILTER, URL_COUNT_REASONS
 
 Declared = dict[str, dict[str, tuple[str, ...]]]
 

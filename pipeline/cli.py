@@ -84,11 +84,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return build_command(args, beam_args)
     if args.command == "stats":
-        from pipeline.stats_cmd import stats_command
+        from pipeline.commands.stats import stats_command
 
         return stats_command(args)
     if args.command == "inspect":
-        from pipeline.inspect_cmd import inspect_command
+        from pipeline.commands.inspect import inspect_command
 
         return inspect_command(args)
     if args.command == "train":
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run(args)
     if args.command == "demo":
-        from pipeline.demo import demo_command
+        from pipeline.commands.demo import demo_command
 
         return demo_command(args)
     return 2

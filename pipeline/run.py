@@ -35,7 +35,7 @@ def prepare_output(out_dir: str, chash: str, overwrite: bool) -> None:
     """Refuse to mix two configs in one directory; clear leftovers of a killed run."""
     from apache_beam.io.filesystems import FileSystems
 
-    from pipeline.shard_writer import TMP_MARK
+    from pipeline.outputs.atomic import TMP_MARK
 
     mpath = FileSystems.join(out_dir, "manifest.json")
     if FileSystems.exists(mpath) and not overwrite:
@@ -82,7 +82,7 @@ def run_build(cfg: dict[str, Any], out_dir: str, beam_args: list[str] | None = N
 
     from pipeline.build import build_graph, built_sources
     from pipeline.progress import Reporter
-    from pipeline.read_stage import check_inputs
+    from pipeline.stages.read import check_inputs
 
     beam_args = list(beam_args or [])
     if not built_sources(cfg):
@@ -125,7 +125,7 @@ def check_error_budget(funnel: dict[str, Any], max_rate: float) -> None:
 
 
 def build_command(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from pipeline.stats_cmd import print_funnel
+    from pipeline.commands.stats import print_funnel
 
     try:
         cfg = load_config(args.config)

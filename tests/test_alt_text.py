@@ -11,7 +11,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline import funnel as fn
-from pipeline.pair_sources import add_pair_sources
+from pipeline.sources.pairs import add_pair_sources
 from schemas import Document, ImageNode, TextNode
 from tests.mediagen import image_bytes
 from tests.test_video import read_shards

@@ -6,8 +6,9 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.config import load_config
-from pipeline.extract_stage import REJECTS, ExtractFn
-from pipeline.image_stage import ResolveImages
+from pipeline.rejects import REJECTS
+from pipeline.stages.extract import ExtractFn
+from pipeline.stages.images import ResolveImages
 from scrapers.warc_read import WebRecord
 from tests.imagegen import image_bytes, truncated_jpeg
 from tests.warcgen import PROSE, page

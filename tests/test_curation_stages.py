@@ -11,10 +11,11 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.config import load_config
-from pipeline.decontam_stage import DecontaminateText
-from pipeline.dedup_stage import Deduplicate
-from pipeline.filter_stage import REJECTS, FilterDocuments
+from pipeline.rejects import REJECTS
 from pipeline.sample_site import text
+from pipeline.stages.decontam import DecontaminateText
+from pipeline.stages.dedup import Deduplicate
+from pipeline.stages.filter import FilterDocuments
 from schemas import Document, TextNode
 
 OPTIONS = PipelineOptions(["--runner=FnApiRunner"])

@@ -11,7 +11,8 @@ from apache_beam.testing.util import assert_that, equal_to
 from PIL import Image
 
 from pipeline.config import load_config
-from pipeline.image_stage import REJECTS, ResolveImages
+from pipeline.rejects import REJECTS
+from pipeline.stages.images import ResolveImages
 from schemas import Document, ImageNode, TextNode
 from scrapers.warc_read import WebRecord
 

@@ -18,8 +18,9 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from PIL import Image
 
-from pipeline.image_text_source import REJECTS, GuardFn, download_reason
-from pipeline.pair_sources import add_pair_sources
+from pipeline.rejects import REJECTS
+from pipeline.sources.image_text import GuardFn, download_reason
+from pipeline.sources.pairs import add_pair_sources
 from scrapers.pair_lists import PairItem
 from tests.localserver import LocalServer
 from tests.mediagen import image_bytes, truncated_jpeg
@@ -149,8 +150,8 @@ def test_download_reasons():
 
 
 def test_img2dataset_batch_time_limit(tmp_path):
-    from pipeline.image_text_source import BatchTimeout, run_img2dataset
-    from pipeline.pair_sources import source_defaults
+    from pipeline.sources.common import source_defaults
+    from pipeline.sources.image_text import BatchTimeout, run_img2dataset
 
     dcfg = {**source_defaults("image_text")["download"], "batch_timeout": 0.5}
     rows = [{"url": "http://127.0.0.1:9/x.jpg", "caption": "x", "m3w_id": "0"}]

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.pair_sources import expand_inputs, source_config, source_defaults
+from pipeline.sources.common import expand_inputs, source_config, source_defaults
 from scrapers.captions import CaptionRules, check_caption, count_words, rules_from
 from scrapers.pair_lists import ListOptions, caption_value, iter_items
 from tests.imagegen import image_bytes

@@ -15,7 +15,8 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from PIL import Image
 
-from pipeline.pair_sources import add_pair_sources, source_defaults
+from pipeline.sources.common import source_defaults
+from pipeline.sources.pairs import add_pair_sources
 from scrapers.video import DecodeWorker, VideoConfig, check_file, sample_video
 from tests.localserver import LocalServer
 from tests.mediagen import audio_only, clip, empty_clip, truncated

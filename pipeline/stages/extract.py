@@ -9,10 +9,10 @@ import apache_beam as beam
 from apache_beam import pvalue
 
 from pipeline import progress
+from pipeline.rejects import REJECTS
 from schemas import Document, Reject, make_key
 from scrapers.warc_read import WebRecord
 
-REJECTS = "rejects"
 EXTRACT_FILTER = "extract/v1"
 IMAGE_RULES_FILTER = "image_rules/v1"
 

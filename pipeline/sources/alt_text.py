@@ -17,7 +17,8 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
-from pipeline.pair_sources import REJECTS, caption_rules, make_reject
+from pipeline.rejects import REJECTS, make_reject
+from pipeline.sources.common import caption_rules
 from schemas import Document, ImageNode, ImageTextPair, make_key
 from scrapers.captions import ALT_TEXT_FILTER, CaptionRules, check_caption, normalize_key
 

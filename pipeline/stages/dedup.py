@@ -25,10 +25,10 @@ from urllib.parse import urlsplit
 import apache_beam as beam
 from apache_beam import pvalue
 
-from pipeline.image_stage import normalize_url
+from pipeline.rejects import REJECTS
+from pipeline.stages.images import normalize_url
 from schemas import Document, Reject, TextNode
 
-REJECTS = "rejects"
 DEDUP_STAGE = "dedup"
 NODE_STAGE = "node"
 URL_FILTER = "url_dedup/v1"

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import io
 import tarfile
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from apache_beam.io.filesystems import FileSystems
 
-TMP_MARK = ".tmp-"
+from pipeline.outputs.atomic import write_atomic
 
 
 @dataclass
@@ -45,16 +44,6 @@ def tar_bytes(samples: Iterable[tuple[str, dict[str, bytes]]]) -> bytes:
                 info.uname = info.gname = ""
                 tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary sibling and a rename."""
-    tmp = f"{path}{TMP_MARK}{uuid.uuid4().hex}"
-    with FileSystems.create(tmp) as fh:
-        fh.write(data)
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-    FileSystems.rename([tmp], [path])
 
 
 def split_parts(

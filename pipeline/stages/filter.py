@@ -13,9 +13,9 @@ import apache_beam as beam
 from apache_beam import pvalue
 
 from filters.base import Filter, enabled_filters, run_filters
+from pipeline.rejects import REJECTS
 from schemas import Document, Reject, TextNode
 
-REJECTS = "rejects"
 NODE_STAGE = "node"  # rejects that remove one text node
 FILTER_STAGE = "filter"  # rejects that remove a whole document
 TEXT_LEFT_FILTER = "text_left/v1"  # a document whose every text node was removed

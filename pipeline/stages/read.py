@@ -95,7 +95,7 @@ class FetchPagesFn(beam.DoFn):
         self._fetcher = None
 
     def setup(self) -> None:
-        from pipeline.fetching import make_fetcher
+        from pipeline.stages.fetching import make_fetcher
 
         self._fetcher = make_fetcher(self.fetch_cfg)
 
@@ -144,7 +144,7 @@ class FetchPagesFn(beam.DoFn):
                            if k not in ("content-encoding", "transfer-encoding", "content-length")]
                 offsets[url] = (name, w.write_response(url, res.body, status=res.status,
                                                        headers=headers))
-        from pipeline.shard_writer import write_atomic
+        from pipeline.outputs.atomic import write_atomic
 
         write_atomic(path, buf.getvalue())
         return offsets

@@ -32,8 +32,8 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
-from pipeline.outputs import stable_bucket
-from pipeline.pair_sources import REJECTS, make_reject
+from pipeline.outputs.shards import stable_bucket
+from pipeline.rejects import REJECTS, make_reject
 from schemas import ImageTextPair, make_key
 from scrapers.images import ImageConfig, process_image
 from scrapers.netguard import NetGuard, system_resolver

@@ -18,7 +18,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
-from pipeline.pair_sources import REJECTS, make_reject
+from pipeline.rejects import REJECTS, make_reject
 from schemas import VideoTextPair, image_member, make_key
 from scrapers.pair_lists import PairItem
 from scrapers.video import (
@@ -89,7 +89,7 @@ class VideoFn(beam.DoFn):
 
     def _fetch(self, url: str) -> tuple[bytes | None, Any]:
         if self._fetcher is None:
-            from pipeline.fetching import make_fetcher
+            from pipeline.stages.fetching import make_fetcher
 
             self._fetcher = make_fetcher({**self.fetch_cfg, "max_bytes": self.vcfg.max_bytes})
         res = self._fetcher.fetch(url)

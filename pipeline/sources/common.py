@@ -1,8 +1,8 @@
-"""The pair sources of a build: alt_text (ALIGN-style, from the kept web pages), image_text
+"""What the pair sources share: alt_text (ALIGN-style, from the kept web pages), image_text
 (LTIP-style pair lists) and video_text (VTP-style clip lists), each written to its own shards.
 
-`add_pair_sources` is the one entry point the build calls. Each source's options are its
-`source_defaults(name)` overlaid with what the config gives under `sources.<name>`.
+Each source's options are its `source_defaults(name)` overlaid with what the config gives
+under `sources.<name>`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import glob
-import logging
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -18,14 +17,11 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
-from pipeline.outputs import WriteShards
-from schemas import Reject
+from pipeline.outputs.shards import WriteShards
+from pipeline.rejects import REJECTS, make_reject
 from scrapers.captions import CAPTION_FILTER, CaptionRules, check_caption, rules_from
 from scrapers.pair_lists import ListOptions, PairItem, iter_items
 
-log = logging.getLogger(__name__)
-
-REJECTS = "rejects"
 LIST_FILTER = "pair_list/v1"
 PAIR_SOURCES = ("alt_text", "image_text", "video_text")
 
@@ -102,12 +98,6 @@ def caption_rules(scfg: dict[str, Any]) -> CaptionRules:
     return rules_from(scfg.get("caption") or {})
 
 
-def make_reject(stage: str, source_id: str, filt: str, reason: str, value: float | None = None,
-                url: str = "", detail: str = "") -> Reject:
-    return Reject(source=source_id, stage=stage, filter=filt, reason=reason, value=value,
-                  url=url[:2000], detail=detail[:500])
-
-
 def expand_inputs(patterns: list[str]) -> tuple[list[str], list[str]]:
     """(files and folders matched, patterns that matched nothing), both sorted."""
     found: list[str] = []
@@ -179,7 +169,8 @@ def read_pairs(p: beam.Pipeline, stage: str, scfg: dict[str, Any], media: str,
 def write_source(stage: str, samples: beam.PCollection, cfg: dict[str, Any], out_dir: str,
                  labels: list[beam.PCollection]) -> beam.PCollection:
     """Samples -> shards/<stage>/*.tar; one funnel label per kept sample."""
-    from pipeline.outputs import PairSummaryFn, pair_summary, write_json
+    from pipeline.outputs.manifest import write_json
+    from pipeline.outputs.summary import PairSummaryFn, pair_summary
 
     shard_cfg = cfg["shards"]
     labels.append(samples | f"{stage}_Labels" >> beam.Map(lambda _s, st=stage: (st, "out", "")))
@@ -189,40 +180,3 @@ def write_source(stage: str, samples: beam.PCollection, cfg: dict[str, Any], out
              lambda s, st=stage: write_json(out_dir, f"stats/summary-{st}.json", s)))
     return samples | f"{stage}_Shards" >> WriteShards(
         out_dir, stage, shard_cfg["max_samples"], shard_cfg["max_bytes"])
-
-
-def add_pair_sources(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
-                     kept_docs: beam.PCollection | None
-                     ) -> tuple[list[beam.PCollection], list[beam.PCollection],
-                                list[beam.PCollection]]:
-    """Build every pair source named in `cfg["sources"]`: (shards, rejects, labels) lists.
-
-    `kept_docs` holds the interleaved source's kept (Document, {member: jpeg}) items; when it
-    is None (no interleaved input), alt_text is not built."""
-    from pipeline.alt_text_source import AltTextPairs
-    from pipeline.decontam_stage import decontaminate_pairs
-    from pipeline.image_text_source import ImageTextPairs
-    from pipeline.video_source import VideoTextPairs
-
-    shards: list[beam.PCollection] = []
-    rejects: list[beam.PCollection] = []
-    labels: list[beam.PCollection] = []
-    sources = cfg["sources"]
-    if "alt_text" in sources and kept_docs is None:
-        log.warning("sources.alt_text: the interleaved source is not built, so neither is it")
-    elif "alt_text" in sources:
-        scfg = source_config(cfg, "alt_text")
-        out = kept_docs | "alt_text" >> AltTextPairs(scfg)
-        rejects.append(out[REJECTS])
-        samples = decontaminate_pairs("alt_text", out["samples"], cfg, rejects)
-        shards.append(write_source("alt_text", samples, cfg, out_dir, labels))
-    for name, transform in (("image_text", ImageTextPairs), ("video_text", VideoTextPairs)):
-        if name not in sources:
-            continue
-        scfg = source_config(cfg, name)
-        items = read_pairs(p, name, scfg, "image" if name == "image_text" else "video", rejects)
-        out = items | name >> transform(scfg, cfg)
-        rejects.append(out[REJECTS])
-        samples = decontaminate_pairs(name, out["samples"], cfg, rejects)
-        shards.append(write_source(name, samples, cfg, out_dir, labels))
-    return shards, rejects, labels

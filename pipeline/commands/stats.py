@@ -82,7 +82,7 @@ def stats_command(args: argparse.Namespace) -> int:
         print_funnel(stats)
         _print_summary(stats)
     if args.plot:
-        from pipeline.plots import plot_stats
+        from pipeline.commands.plots import plot_stats
 
         plot_stats(stats, args.plot)
         if not args.json:

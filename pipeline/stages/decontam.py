@@ -10,9 +10,9 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
+from pipeline.rejects import REJECTS
 from schemas import Document, Reject
 
-REJECTS = "rejects"
 DECONTAM_STAGE = "decontam"
 TEXT_FILTER = "decontam_text/v1"
 IMAGE_FILTER = "decontam_image/v1"

@@ -17,11 +17,11 @@ import apache_beam as beam
 from apache_beam import pvalue
 
 from pipeline import progress
-from pipeline.image_dedup import IMAGE_DEDUP_REASONS, DuplicateImages
+from pipeline.rejects import REJECTS
+from pipeline.stages.image_dedup import IMAGE_DEDUP_REASONS, DuplicateImages
 from schemas import Document, ImageNode, Reject, TextNode, image_member
 from scrapers.warc_read import WebRecord
 
-REJECTS = "rejects"
 FETCH_FILTER = "fetch/v1"
 CHECK_FILTER = "image_check/v1"
 MIN_IMAGES_FILTER = "min_images/v1"
@@ -70,7 +70,7 @@ def check_image(data: bytes, origin: str, image_cfg: dict[str, Any],
                 url: str = "", checks: ImageChecks | None = None) -> ImageOutcome:
     """Decode and check one image, then run the decoded-image filters and the evaluation-set
     match of ``checks``."""
-    from pipeline.imaging import image_config
+    from pipeline.stages.imaging import image_config
     from scrapers.images import process_image
 
     res = process_image(data, image_config(image_cfg))
@@ -86,7 +86,7 @@ class ImageChecks:
 
     def __init__(self, cfg: dict[str, Any]) -> None:
         from filters.base import enabled_filters
-        from pipeline.decontam_stage import image_index
+        from pipeline.stages.decontam import image_index
 
         made = enabled_filters(cfg["filters"]["image"])
         self.pre = [f for f in made if f.key in PRE_FETCH_FILTERS]
@@ -122,7 +122,7 @@ class ImageChecks:
 
     def after_decode(self, out: ImageOutcome, res: Any, url: str) -> ImageOutcome:
         from filters.image_rules import ImageFacts
-        from pipeline.decontam_stage import IMAGE_FILTER
+        from pipeline.stages.decontam import IMAGE_FILTER
 
         facts = ImageFacts(url=url, width=res.orig_width or 0, height=res.orig_height or 0,
                            format=res.format or "", gray_std=res.gray_std, colors=res.colors)
@@ -148,7 +148,7 @@ class ResolveImagesFn(beam.DoFn):
 
     def setup(self) -> None:
         if self.cfg["fetch"]["enabled"]:
-            from pipeline.fetching import make_fetcher
+            from pipeline.stages.fetching import make_fetcher
 
             self._fetcher = make_fetcher(self.cfg["fetch"])
         self._checks = ImageChecks(self.cfg)

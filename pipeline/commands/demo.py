@@ -26,12 +26,12 @@ def _section(title: str) -> None:
 
 
 def demo_command(args: argparse.Namespace) -> int:
+    from pipeline.commands.inspect import inspect_command
+    from pipeline.commands.stats import stats_command
     from pipeline.config import load_config
-    from pipeline.inspect_cmd import inspect_command
     from pipeline.run import run_build
     from pipeline.sample_site import prepare_demo
     from pipeline.sample_site.media import write_pair_inputs
-    from pipeline.stats_cmd import stats_command
 
     out = os.path.abspath(args.output)
     os.makedirs(os.path.join(out, "input"), exist_ok=True)

@@ -1,0 +1,1 @@
+"""The `m3w` subcommands other than build: stats, inspect and demo."""

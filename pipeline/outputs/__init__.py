@@ -1,0 +1,1 @@
+"""What a build writes: shards, rejects, the funnel, summaries and the manifest."""

@@ -1,0 +1,44 @@
+"""The build's JSON files: the funnel and the manifest."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from apache_beam.io.filesystems import FileSystems
+
+from pipeline.funnel import build_funnel
+from pipeline.outputs.atomic import write_atomic
+from pipeline.outputs.tar import ShardInfo
+
+
+def write_json(out_dir: str, rel: str, obj: Any) -> None:
+    data = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False).encode()
+    write_atomic(FileSystems.join(out_dir, rel), data + b"\n")
+
+
+def write_funnel(counts: list[tuple[tuple[str, ...], int]], out_dir: str,
+                 declared: dict[str, dict[str, tuple[str, ...]]] | None = None
+                 ) -> dict[str, Any]:
+    funnel = build_funnel(counts, declared)
+    write_json(out_dir, "stats/funnel.json", funnel)
+    return funnel
+
+
+def manifest(cfg: dict[str, Any], cfg_hash: str, shards: list[tuple[str, ShardInfo]],
+             rejects: list[str], versions: dict[str, str], weights: dict[str, float]
+             ) -> dict[str, Any]:
+    """manifest.json: one entry per built source, with its shards and loss weight."""
+    from schemas import LAYOUT_VERSION
+
+    sources: dict[str, Any] = {}
+    for name, weight in weights.items():
+        own = sorted((i for s, i in shards if s == name), key=lambda i: i.path)
+        sources[name] = {
+            "kind": name,
+            "weight": weight,
+            "samples": sum(i.samples for i in own),
+            "shards": [{"path": i.path, "samples": i.samples, "bytes": i.bytes} for i in own],
+        }
+    return {"layout": LAYOUT_VERSION, "config": cfg, "config_hash": cfg_hash,
+            "versions": versions, "sources": sources, "rejects": sorted(rejects)}

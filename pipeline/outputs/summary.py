@@ -1,0 +1,109 @@
+"""Distributions over what a build kept, combined per worker then merged: `m3w stats` shows
+them."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from urllib.parse import urlsplit
+
+import apache_beam as beam
+
+from schemas import Document
+
+
+def doc_summary(item: tuple[Document, dict[str, bytes]]) -> tuple[int, int, int, str, str]:
+    doc, _ = item
+    host = (urlsplit(doc.url).hostname or "").lower()
+    n_text = sum(1 for n in doc.nodes if not hasattr(n, "src"))
+    return len(doc.images), len(doc.text), n_text, host, doc.language or ""
+
+
+class _AdditiveCombineFn(beam.CombineFn):
+    """Accumulators are dicts of numbers and Counters, merged by adding them key by key."""
+
+    def merge_accumulators(self, accs):
+        out = self.create_accumulator()
+        for a in accs:
+            for k, v in a.items():
+                out[k] = out[k] + v
+        return out
+
+
+class SummaryFn(_AdditiveCombineFn):
+    """Distributions over kept documents: images per doc, text length, domains, languages."""
+
+    def create_accumulator(self):
+        return {"docs": 0, "images": Counter(), "chars": Counter(), "domains": Counter(),
+                "languages": Counter(), "text_nodes": 0, "total_chars": 0, "total_images": 0}
+
+    def add_input(self, acc, s):
+        n_img, n_chars, n_text, host, lang = s
+        acc["docs"] += 1
+        acc["images"][min(n_img, 50)] += 1
+        acc["chars"][_log_bucket(n_chars)] += 1
+        acc["domains"][host] += 1
+        acc["languages"][lang or "unknown"] += 1
+        acc["text_nodes"] += n_text
+        acc["total_chars"] += n_chars
+        acc["total_images"] += n_img
+        return acc
+
+    def extract_output(self, acc):
+        return {
+            "documents": acc["docs"],
+            "images": acc["total_images"],
+            "text_chars": acc["total_chars"],
+            "text_nodes": acc["text_nodes"],
+            "images_per_document": {str(k): v for k, v in sorted(acc["images"].items())},
+            "text_chars_histogram": {str(k): v for k, v in sorted(acc["chars"].items())},
+            "top_domains": acc["domains"].most_common(50),
+            "languages": dict(acc["languages"].most_common()),
+        }
+
+
+def _log_bucket(n: int) -> int:
+    """Lower bound of n's power-of-two bucket (0, 1, 2, 4, 8, ...)."""
+    return 0 if n <= 0 else 1 << (n.bit_length() - 1)
+
+
+def pair_summary(sample: tuple[str, dict[str, bytes]]) -> dict[str, float]:
+    """The numbers `m3w stats` shows for one pair sample, read from its members."""
+    _, members = sample
+    meta = json.loads(members.get("json", b"{}"))
+    caption = members.get("txt", b"").decode("utf-8", "replace")
+    out = {"caption_chars": len(caption), "caption_words": len(caption.split())}
+    if meta.get("width") and meta.get("height"):
+        out["short_side"] = min(meta["width"], meta["height"])
+    if "timestamps" in meta:
+        out["frames"] = len(meta["timestamps"])
+        out["duration"] = float(meta.get("duration") or 0.0)
+    return out
+
+
+class PairSummaryFn(_AdditiveCombineFn):
+    """Per pair source: count, means, and histograms of caption words, sizes, frames."""
+
+    def create_accumulator(self):
+        return {"samples": 0, "sums": Counter(), "caption_words": Counter(),
+                "short_side": Counter(), "frames": Counter()}
+
+    def add_input(self, acc, s):
+        acc["samples"] += 1
+        acc["sums"].update({k: v for k, v in s.items()})
+        acc["caption_words"][_log_bucket(s["caption_words"])] += 1
+        if "short_side" in s:
+            acc["short_side"][_log_bucket(int(s["short_side"]))] += 1
+        if "frames" in s:
+            acc["frames"][int(s["frames"])] += 1
+        return acc
+
+    def extract_output(self, acc):
+        n = max(acc["samples"], 1)
+        return {
+            "samples": acc["samples"],
+            "means": {k: round(v / n, 3) for k, v in sorted(acc["sums"].items())},
+            "caption_words_histogram": {str(k): v for k, v in sorted(acc["caption_words"].items())},
+            "short_side_histogram": {str(k): v for k, v in sorted(acc["short_side"].items())},
+            "frames_per_clip": {str(k): v for k, v in sorted(acc["frames"].items())},
+        }

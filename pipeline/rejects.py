@@ -1,0 +1,14 @@
+"""The one tag every stage gives its rejects, and the one way pair sources make them."""
+
+from __future__ import annotations
+
+from schemas import Reject
+
+REJECTS = "rejects"  # tagged output of every DoFn that drops something
+
+
+def make_reject(stage: str, source_id: str, filt: str, reason: str, value: float | None = None,
+                url: str = "", detail: str = "") -> Reject:
+    """A reject with its URL and detail cut to the lengths the rejects table keeps."""
+    return Reject(source=source_id, stage=stage, filter=filt, reason=reason, value=value,
+                  url=url[:2000], detail=detail[:500])
