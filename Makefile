@@ -18,7 +18,7 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH)
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[all,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -32,6 +32,7 @@ test: lint
 
 bench: $(STAMP)
 	$(PY) bench/build_bench.py
+	$(PY) bench/image_bench.py
 	$(PY) bench/pairs_bench.py
 	$(PY) bench/extract_bench.py
 	$(PY) bench/dedup_bench.py

@@ -24,6 +24,9 @@ decoded picture (filters.phash). Undecodable files are skipped and counted. A bu
 matches on equal bytes first, else on a pHash within ``max_distance``, found through the
 pigeonhole bands of filters.phash. Item ids are file paths or ``"shard.tar:member"``.
 
+Files are read through a scrapers.storage.Storage: the local disk by default, any store the
+pipeline can read (gs://, s3://...) when it passes its own.
+
 Both indexes hold only numpy arrays and lists of ids, so they pickle small.
 """
 
@@ -41,6 +44,7 @@ import numpy as np
 from filters.minhash import windows_by_length, word_hashes
 from filters.phash import band_spans, phash
 from filters.textnorm import words
+from scrapers.storage import LOCAL, Storage
 
 TEXT_SUFFIXES = (".txt", ".json", ".jsonl")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
@@ -48,17 +52,16 @@ _KEY = 0xDEC0  # window-hash key of the text index
 _BATCH = 512  # texts hashed per vectorised call when building
 
 
-def _files_below(path: str, suffixes: tuple[str, ...]) -> Iterator[tuple[str, str]]:
+def _files_below(path: str, suffixes: tuple[str, ...], storage: Storage = LOCAL
+                 ) -> Iterator[tuple[str, str]]:
     """(file path, name) of every file with one of ``suffixes`` under ``path``, sorted."""
-    if os.path.isdir(path):
-        for root, dirs, files in os.walk(path):
-            dirs.sort()
-            for f in sorted(files):
-                if f.lower().endswith(suffixes):
-                    full = os.path.join(root, f)
-                    yield full, os.path.relpath(full, path)
-    elif os.path.isfile(path):
-        yield path, os.path.basename(path)
+    if storage.is_dir(path):
+        root = path.rstrip("/")
+        for full in storage.files_under(path):
+            if full.lower().endswith(suffixes):
+                yield full, full[len(root) + 1:] if full.startswith(root + "/") else full
+    elif storage.size(path) is not None:
+        yield path, path.rstrip("/").rsplit("/", 1)[-1]
     else:
         raise FileNotFoundError(f"evaluation path not found: {path}")
 
@@ -85,13 +88,15 @@ def _parse(text: str, where: str) -> object:
         raise ValueError(f"bad JSON in evaluation file {where}: {exc}") from None
 
 
-def read_eval_texts(path: str, min_words: int = 8) -> Iterator[tuple[str, str]]:
+def read_eval_texts(path: str, min_words: int = 8, storage: Storage = LOCAL
+                    ) -> Iterator[tuple[str, str]]:
     """(item id, text) of every evaluation text under ``path`` with >= min_words words."""
-    for full, name in _files_below(path, TEXT_SUFFIXES):
+    for full, name in _files_below(path, TEXT_SUFFIXES, storage):
         suffix = os.path.splitext(full)[1].lower()
         if suffix not in TEXT_SUFFIXES:
             raise ValueError(f"not an evaluation text file (.txt, .json, .jsonl): {full}")
-        with open(full, encoding="utf-8", errors="replace") as fh:
+        with storage.open(full) as raw, io.TextIOWrapper(raw, encoding="utf-8",
+                                                         errors="replace") as fh:
             if suffix == ".json":
                 found = ((f"{name}:{'/'.join(p)}", s)
                          for p, s in _strings(_parse(fh.read(), full), ()))
@@ -159,9 +164,10 @@ class EvalTextIndex:
         return cls(n, min_words, ids, flat, items.astype(np.int32), lengths_found)
 
     @classmethod
-    def from_paths(cls, paths: list[str], n: int = 13, min_words: int = 8) -> EvalTextIndex:
+    def from_paths(cls, paths: list[str], n: int = 13, min_words: int = 8,
+                   storage: Storage = LOCAL) -> EvalTextIndex:
         """Index every evaluation text under ``paths`` (see the module docstring)."""
-        texts = [pair for p in paths for pair in read_eval_texts(p, min_words)]
+        texts = [pair for p in paths for pair in read_eval_texts(p, min_words, storage)]
         return cls.from_texts(texts, n, min_words)
 
     def __len__(self) -> int:
@@ -199,18 +205,19 @@ class EvalTextIndex:
         return self.match_batch([text])[0]
 
 
-def _read_images(path: str) -> Iterator[tuple[str, bytes]]:
+def _read_images(path: str, storage: Storage = LOCAL) -> Iterator[tuple[str, bytes]]:
     """(item id, raw bytes) of every image file or tar member under ``path``."""
-    for full, _ in _files_below(path, (*IMAGE_SUFFIXES, ".tar")):
+    for full, _ in _files_below(path, (*IMAGE_SUFFIXES, ".tar"), storage):
         if full.lower().endswith(".tar"):
-            with tarfile.open(full) as tar:
+            # Stream mode: members in order, so the shard need not be seekable.
+            with storage.open(full) as raw, tarfile.open(fileobj=raw, mode="r|*") as tar:
                 for member in tar:
                     if member.isfile() and member.name.lower().endswith(IMAGE_SUFFIXES):
                         fh = tar.extractfile(member)
                         if fh is not None:
                             yield f"{os.path.basename(full)}:{member.name}", fh.read()
         else:
-            with open(full, "rb") as fh:
+            with storage.open(full) as fh:
                 yield full, fh.read()
 
 
@@ -253,12 +260,13 @@ class EvalImageIndex:
             self._bands.append((vals[order], order.astype(np.int32)))
 
     @classmethod
-    def from_paths(cls, paths: list[str], max_distance: int = 4) -> EvalImageIndex:
+    def from_paths(cls, paths: list[str], max_distance: int = 4, storage: Storage = LOCAL
+                   ) -> EvalImageIndex:
         """Index every image under ``paths`` (see the module docstring)."""
         band_spans(max_distance)  # validates max_distance before any decoding
         ids, digests, hashes, skipped = [], [], [], 0
         for p in paths:
-            for item, data in _read_images(p):
+            for item, data in _read_images(p, storage):
                 try:
                     ph = image_phash(data)
                 except Exception:  # any decoder failure: not an image we can match

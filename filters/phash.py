@@ -1,8 +1,9 @@
 """Perceptual image hashes (64-bit) and the band keys that find near-equal hashes by exact
 grouping.
 
-``phash``: the image goes to grayscale and 32 x 32 (Lanczos), then through an orthonormal 2-D
-DCT-II (the matrix is built here). The 64 lowest-frequency AC coefficients (ordered by
+``phash``: the image's 64 x 64 box-averaged thumbnail (filters.thumbnail, the one the pixel
+statistics use too) goes to grey levels and 32 x 32 (2 x 2 means), then through an orthonormal
+2-D DCT-II (the matrix is built here). The 64 lowest-frequency AC coefficients (ordered by
 u + v, then u; the DC term is left out, since it only measures brightness) are compared with
 their median: bit i is 1 when coefficient i is above it. Resizing, re-encoding and small
 brightness or contrast changes move few bits; unrelated pictures differ in about half.
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
+
+from filters.thumbnail import gray, halve, thumbnail, to_rgb
 
 _SIZE = 32
 _BITS = 64
@@ -38,22 +41,8 @@ _PICK = np.array([u * _SIZE + v for u, v in _ORDER])
 
 
 def _gray(img: Image.Image, size: tuple[int, int]) -> np.ndarray:
-    """Grayscale pixels at ``size``. Other modes are read as the build stores images:
-    transparency over white, 16-bit grey scaled to 8 bits, everything else through RGB."""
-    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info:
-        rgba = img.convert("RGBA")
-        img = Image.new("RGB", rgba.size, (255, 255, 255))
-        img.paste(rgba, mask=rgba.getchannel("A"))
-    elif img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        img = img.point(lambda v: v / 256).convert("L")
-    elif img.mode not in ("L", "RGB"):
-        try:
-            img = img.convert("RGB")
-        except ValueError:  # modes without a direct RGB conversion (F, LAB, ...)
-            img = img.convert("L")
-    gray = img if img.mode == "L" else img.convert("L")
-    # reducing_gap: a box reduction first, then Lanczos; 4x faster on large images.
-    small = gray.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+    """Grayscale pixels at ``size`` (Lanczos), modes read as the build stores images."""
+    small = to_rgb(img).convert("L").resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
     return np.asarray(small, dtype=np.float64)
 
 
@@ -62,8 +51,13 @@ def _bits_to_int(bits: np.ndarray) -> int:
 
 
 def phash(img: Image.Image) -> int:
-    """64-bit DCT perceptual hash of ``img``, as an int in [0, 2^64)."""
-    pixels = _gray(img, (_SIZE, _SIZE))
+    """64-bit DCT perceptual hash of ``img`` (any mode), as an int in [0, 2^64)."""
+    return phash_thumb(thumbnail(img))
+
+
+def phash_thumb(thumb: np.ndarray) -> int:
+    """``phash`` of an RGB thumbnail from filters.thumbnail.thumbnail (64 x 64 x 3)."""
+    pixels = halve(gray(thumb))
     coeffs = (_DCT @ pixels @ _DCT.T).ravel()[_PICK]
     # Flat images give coefficients of rounding noise only; zero them so the hash is stable.
     coeffs = np.where(np.abs(coeffs) < 1e-6, 0.0, coeffs)

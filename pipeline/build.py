@@ -1,20 +1,28 @@
 """The corpus-building DAG: inputs -> records -> documents -> images -> shards, plus the
-rejects, the funnel, the summary and the manifest. The same graph runs on any Beam runner."""
+rejects, the funnel, the summary and the manifest. The same graph runs on any Beam runner.
+
+A kept document's bytes (with its images) cross one shuffle on the way to its shard: the
+GroupByKey of WriteShards on (input file, bucket). The summary and funnel branches shuffle
+small tuples and counts only.
+"""
 
 from __future__ import annotations
 
+import os
 from importlib import metadata
 from typing import Any
 
 import apache_beam as beam
 
+from pipeline import coders
 from pipeline import funnel as fn
 from pipeline.catalog import declared_reasons
 from pipeline.config import config_hash
-from pipeline.outputs.manifest import manifest, write_funnel, write_json
-from pipeline.outputs.reject_files import WriteRejects
-from pipeline.outputs.shards import WriteShards, document_sample
-from pipeline.outputs.summary import SummaryFn, doc_summary
+from pipeline.outputs import faults
+from pipeline.outputs.manifest import manifest, write_funnel, write_inputs, write_json
+from pipeline.outputs.reject_files import REJECT_BUCKETS, WriteRejects
+from pipeline.outputs.shards import DEFAULT_BUCKETS_PER_INPUT, WriteShards, document_group
+from pipeline.outputs.summary import SummaryFn, TopDomains, doc_summary, with_top_domains
 from pipeline.rejects import REJECTS
 from pipeline.stages.decontam import DecontaminateText
 from pipeline.stages.dedup import Deduplicate
@@ -26,6 +34,8 @@ from schemas import Reject, TextNode
 from scrapers.warc_read import WebRecord
 
 READ_FILTER = "read/v1"
+
+coders.register()  # compact Document, Reject and WebRecord encodings wherever they shuffle
 
 
 def versions() -> dict[str, str]:
@@ -49,11 +59,35 @@ def count_out(pcoll: beam.PCollection, stage: str, name: str) -> beam.PCollectio
     return pcoll | f"Out_{name}" >> beam.Map(lambda _: fn.out_label(stage))
 
 
+def split_read(read: Any) -> tuple[beam.PCollection, beam.PCollection | None]:
+    """ReadInputs' records, and its per-file ``(path, records_read, ended_cleanly)`` output
+    "files" when it has one (None otherwise: records_read then falls back to the sum of the
+    kinds, unchecked)."""
+    if isinstance(read, beam.PCollection):
+        return read, None
+    if isinstance(read, dict):
+        files = read.get("files")
+        rest = [v for k, v in read.items() if k != "files"]
+        return read.get("records", rest[0] if rest else None), files
+    if isinstance(read, (tuple, list)):
+        return read[0], (read[1] if len(read) > 1 else None)
+    try:  # a DoOutputsTuple: None is its main output
+        files = read["files"]
+    except (KeyError, ValueError, AttributeError):
+        files = None
+    return read[None], files
+
+
 def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
                       parts: dict[str, list]) -> beam.PCollection:
     """Inputs -> kept (Document, {member: jpeg}) items; adds to parts' rejects and labels."""
     src = cfg["sources"]["interleaved"]
-    records = p | "Read" >> ReadInputs(list(src["input"]), cfg, out_dir)
+    records, files = split_read(p | "Read" >> ReadInputs(list(src["input"]), cfg, out_dir))
+    if files is not None:
+        parts["weighted_labels"].append(
+            files | "L_read_in" >> beam.Map(lambda f: (fn.in_label("read"), int(f[1]))))
+        _ = (files | "InputList" >> beam.combiners.ToList()
+             | "WriteInputs" >> beam.Map(write_inputs, out_dir))
     by_kind = records | "ByKind" >> beam.Partition(
         lambda r, _: {"html": 0, "image": 1}.get(r.kind, 2), 3)
     html, images, skipped = by_kind[0], by_kind[1], by_kind[2]
@@ -65,29 +99,42 @@ def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
     extracted = html | "Extract" >> beam.ParDo(ExtractFn(cfg)).with_outputs(REJECTS, main="docs")
     docs = extracted.docs
     parts["rejects"].append(extracted[REJECTS])
+    # Images the extractor found and dropped by its rules (stage "image") count as image
+    # requests too: they are image rejects that never enter the image stage.
+    parts["weighted_labels"].append(extracted[REJECTS] | "L_image_in_extract" >> beam.FlatMap(
+        lambda r: [(fn.in_label("image"), 1)] if r.stage == "image" else []))
     parts["labels"].append(count_out(docs, "extract", "extract"))
     docs = curate_documents(docs, cfg, parts)
 
+    # Image requests, counted where documents enter the image stage (plus the extractor's
+    # image drops, above): the identity requests == stored + rejected compares this with
+    # counts taken after the stage, on the kept documents and on the written rejects.
+    parts["weighted_labels"].append(docs | "L_image_in" >> beam.Map(
+        lambda d: (fn.in_label("image"), len(d.images))))
     resolved = (docs, images) | "Images" >> ResolveImages(cfg)
     kept = resolved.kept
+    if os.environ.get(faults.ENV, "").startswith("mid_images"):
+        kept = kept | "FaultPoint" >> beam.Map(faults.passthrough, "mid_images")
     parts["rejects"].append(resolved[REJECTS])
     parts["labels"].append(kept | "L_images" >> beam.FlatMap(
         lambda item: [fn.out_label("image")] * len(item[1])))
     parts["labels"].append(count_out(kept, "document", "document"))
 
-    samples = kept | "ToSamples" >> beam.Map(document_sample)
+    samples = kept | "ToSamples" >> beam.Map(document_group)
     shard_cfg = cfg["shards"]
     shards = samples | "WriteShards" >> WriteShards(
-        out_dir, "interleaved", shard_cfg["max_samples"], shard_cfg["max_bytes"])
+        out_dir, "interleaved", shard_cfg["max_samples"], shard_cfg["max_bytes"],
+        shard_cfg.get("buckets_per_input", DEFAULT_BUCKETS_PER_INPUT), keyed=True)
     parts["shards"].append(shards)
     parts["weighted_labels"].append(
         shards | "L_shard" >> beam.Map(lambda s: (("shard", "out", ""), s[1].samples)))
-    summary = (
-        kept | "Summarize" >> beam.Map(doc_summary)
-        | "SummaryCombine" >> beam.CombineGlobally(SummaryFn())
-    )
+    per_doc = kept | "Summarize" >> beam.Map(doc_summary)
+    summary = per_doc | "SummaryCombine" >> beam.CombineGlobally(SummaryFn())
+    top = per_doc | "TopDomains" >> TopDomains()
     _ = summary | "WriteSummary" >> beam.Map(
-        lambda s: write_json(out_dir, "stats/summary-interleaved.json", s))
+        lambda s, t: write_json(out_dir, "stats/summary-interleaved.json",
+                                with_top_domains(s, t)),
+        t=beam.pvalue.AsSingleton(top))
     return kept
 
 
@@ -135,7 +182,8 @@ def build_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str) -> None:
         parts["labels"] += labels
 
     rejects = tuple(parts["rejects"]) | "AllRejects" >> beam.Flatten(pipeline=p)
-    reject_files = rejects | "WriteRejects" >> WriteRejects(out_dir)
+    reject_files = rejects | "WriteRejects" >> WriteRejects(
+        out_dir, cfg["shards"].get("reject_buckets", REJECT_BUCKETS))
     parts["labels"].append(rejects | "L_rejects" >> beam.Map(fn.reject_label))
     parts["weighted_labels"].append(
         rejects | "NodeRejects" >> beam.Filter(lambda r: r.stage == "node")

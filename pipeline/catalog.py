@@ -17,7 +17,13 @@ from pipeline.stages.dedup import (
 )
 from pipeline.stages.filter import TEXT_LEFT_FILTER, TEXT_LEFT_REASONS
 from pipeline.stages.image_dedup import EXACT_FILTER, IMAGE_DEDUP_REASONS, PERCEPTUAL_FILTER
-from pipeline.stages.images import CHECK_FILTER, URL_COUNT_FILTER, URL_COUNT_REASONS
+from pipeline.stages.images import (
+    CHECK_FILTER,
+    DOCUMENT_DROPPED_REASONS,
+    MIN_IMAGES_FILTER,
+    URL_COUNT_FILTER,
+    URL_COUNT_REASONS,
+)
 
 Declared = dict[str, dict[str, tuple[str, ...]]]
 
@@ -44,6 +50,8 @@ def declared_reasons(cfg: dict[str, Any]) -> Declared:
         node[PARAGRAPH_FILTER] = DEDUP_REASONS[PARAGRAPH_FILTER][:1]
         dedup[PARAGRAPH_FILTER] = DEDUP_REASONS[PARAGRAPH_FILTER][1:]
     image = {CHECK_FILTER: IMAGE_REASONS, **_filters(fcfg["image"])}
+    if cfg["images"].get("min_per_document", 0) > 0:
+        image[MIN_IMAGES_FILTER] = DOCUMENT_DROPPED_REASONS
     if dcfg["image_urls"]["enabled"]:
         image[URL_COUNT_FILTER] = URL_COUNT_REASONS
     icfg = dcfg["images"]

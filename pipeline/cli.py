@@ -18,17 +18,19 @@ def _add_build(sub) -> None:
                        description="Build shards from WARC/ARC files or URL lists. Beam options "
                        "after `--` pass through, e.g. `-- --runner DataflowRunner --project P`.")
     p.add_argument("config", nargs="?", help="YAML build config (default: the m3w preset)")
-    p.add_argument("--input", nargs="+", default=[], metavar="GLOB",
-                   help="WARC/ARC files or URL lists (local, gs://, s3://); adds to the config")
+    # action="extend": `--input a --input b` adds up (plain nargs="+" keeps only the last).
+    p.add_argument("--input", nargs="+", action="extend", default=[], metavar="GLOB",
+                   help="WARC/ARC files or URL lists (local, gs://, s3://); adds to the config; "
+                   "may be repeated")
     p.add_argument("--output", required=True, metavar="DIR", help="output directory")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an output directory built with another config")
     p.add_argument("--allow-network", action="append", default=[], metavar="CIDR",
                    help="let the fetcher reach this private network (e.g. 127.0.0.0/8)")
     p.add_argument("--no-progress", action="store_true", help="no live progress lines")
-    p.add_argument("--eval-images", nargs="+", default=[], metavar="PATH",
+    p.add_argument("--eval-images", nargs="+", action="extend", default=[], metavar="PATH",
                    help="evaluation images to decontaminate against: folders or .tar shards")
-    p.add_argument("--eval-texts", nargs="+", default=[], metavar="PATH",
+    p.add_argument("--eval-texts", nargs="+", action="extend", default=[], metavar="PATH",
                    help="evaluation texts (.txt/.json/.jsonl captions or questions)")
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import fnmatch
 import hashlib
 import json
+import math
 from importlib import resources
 from typing import Any
 
@@ -70,13 +72,73 @@ def load_config(path: str | None = None, overrides: dict[str, Any] | None = None
     return cfg
 
 
+# Allowed range of every numeric key, as (dotted-key pattern, lowest, highest); the first
+# pattern that matches decides, None means unbounded. Fractions (ratios, scores, repetition
+# shares) live in [0, 1]; counts and sizes are never negative. A key no pattern names is still
+# refused when negative: no threshold in this config means anything below zero.
+LIMITS: tuple[tuple[str, float | None, float | None], ...] = (
+    ("extract.max_page_bytes", 1, None),
+    ("images.min_side", 1, None),
+    ("images.max_side", 1, None),
+    ("images.max_aspect", 1.0, None),
+    ("images.jpeg_quality", 1, 100),
+    ("images.max_pixels", 1, None),
+    ("images.max_bytes", 1, None),
+    ("filters.*.*.*_ratio", 0.0, 1.0),
+    ("filters.*.*.min_score", 0.0, 1.0),
+    ("filters.*.*.max_char_repetition", 0.0, 1.0),
+    ("filters.*.*.max_word_repetition", 0.0, 1.0),
+    ("filters.*.*.*_ngram", 1, None),
+    ("filters.document.gopher_repetition.max_*", 0.0, 1.0),
+    ("filters.image.image_size.max_aspect", 1.0, None),
+    ("dedup.near.ngram", 1, None),
+    ("dedup.near.bands", 1, None),
+    ("dedup.near.rows", 1, None),
+    ("dedup.near.threshold", 1e-9, 1.0),
+    ("dedup.near.rounds", 1, None),
+    ("dedup.domain_paragraphs.min_documents", 2, None),
+    ("dedup.images.max_distance", 0, 64),
+    ("decontam.ngram", 1, None),
+    ("decontam.max_distance", 0, 64),
+    ("fetch.timeout", 1e-9, None),
+    ("fetch.connect_timeout", 1e-9, None),
+    ("fetch.dns_timeout", 1e-9, None),
+    ("fetch.deadline", 1e-9, None),
+    ("fetch.max_bytes", 1, None),
+    ("fetch.threads", 1, None),
+    ("shards.max_samples", 1, None),
+    ("shards.max_bytes", 1, None),
+    ("shards.buckets_per_input", 1, 999),
+    ("shards.reject_buckets", 1, 999),
+    ("errors.max_error_rate", 0.0, 1.0),
+    ("*", 0, None),
+)
+
+
+def _numbers(node: Any, path: str = "") -> list[tuple[str, Any]]:
+    """(dotted key, value) of every number in a config tree (booleans are not numbers)."""
+    if isinstance(node, dict):
+        return [kv for k, v in node.items() for kv in _numbers(v, f"{path}{k}.")]
+    if isinstance(node, (int, float)) and not isinstance(node, bool):
+        return [(path[:-1], node)]
+    return []
+
+
+def _check_ranges(cfg: dict[str, Any]) -> None:
+    for key, value in _numbers(cfg):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"config key {key!r} must be a finite number, got {value!r}")
+        lo, hi = next((lo, hi) for pat, lo, hi in LIMITS if fnmatch.fnmatchcase(key, pat))
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            allowed = f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
+            raise ConfigError(f"config key {key!r} = {value!r} is outside its allowed range "
+                              f"{allowed}")
+
+
 def _check(cfg: dict[str, Any]) -> None:
     if cfg["extract"]["backend"] not in ("m3w", "trafilatura"):
         raise ConfigError("extract.backend must be 'm3w' or 'trafilatura'")
-    if cfg["shards"]["max_samples"] < 1 or cfg["shards"]["max_bytes"] < 1:
-        raise ConfigError("shards.max_samples and shards.max_bytes must be positive")
-    if not 0.0 <= cfg["errors"]["max_error_rate"] <= 1.0:
-        raise ConfigError("errors.max_error_rate must be within [0, 1]")
+    _check_ranges(cfg)
     from filters.base import make_filter
 
     for level in ("node", "document", "image"):
@@ -89,9 +151,6 @@ def _check(cfg: dict[str, Any]) -> None:
                 raise ConfigError(f"filters.{level}.{key}: {exc}") from None
             if made.level != level:
                 raise ConfigError(f"filters.{level}.{key} is a {made.level}-level filter")
-    near = cfg["dedup"]["near"]
-    if near["bands"] < 1 or near["rows"] < 1 or not 0.0 < near["threshold"] <= 1.0:
-        raise ConfigError("dedup.near needs bands >= 1, rows >= 1 and 0 < threshold <= 1")
 
 
 def config_hash(cfg: dict[str, Any]) -> str:

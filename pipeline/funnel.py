@@ -8,9 +8,12 @@ from typing import Any
 
 from schemas import Reject
 
-# Stages in funnel order. "in" of a stage is always out + rejected, and the cross-stage
-# identities (records_read == html + image + skipped; html == documents + rejected_documents)
-# are checked from independent counts by `m3w stats` and the tests.
+# Stages in funnel order. "in" of a stage is always out + rejected. The cross-stage identities
+# (see IDENTITIES) compare counts taken at different places of the DAG: records_read is what
+# the readers counted per input file, image_requests what entered the image stage; each side
+# of an identity is counted on its own, so a lost or doubled element breaks it. Image requests
+# are the images extraction handed on: those entering the image stage in documents, and those
+# its rules dropped on the spot (image rejects made by the extractor).
 # "node" counts text nodes (paragraphs), "image" image occurrences, the rest documents.
 STAGES = ("read", "extract", "node", "filter", "dedup", "decontam", "image", "document",
           "shard")
@@ -29,6 +32,37 @@ def out_label(stage: str) -> tuple[str, ...]:
     return (stage, "out", "")
 
 
+def in_label(stage: str) -> tuple[str, ...]:
+    """A count taken where elements enter ``stage``, before anything is kept or dropped."""
+    return (stage, "in", "")
+
+
+# name -> (left total, right totals summed). A side that was not measured is not checked.
+IDENTITIES = {
+    "records": ("records_read", ("html_records", "image_records", "skipped_records")),
+    "documents": ("html_records", ("documents", "rejected_documents")),
+    "images": ("image_requests", ("images_stored", "images_rejected")),
+}
+
+
+def identity_checks(totals: dict[str, Any], measured: tuple[str, ...] | None = None
+                    ) -> list[dict[str, Any]]:
+    """Each identity with both sides and whether it holds. ``measured`` names the totals
+    counted independently in this build; None checks every identity whose totals exist."""
+    out = []
+    for name, (left, right) in IDENTITIES.items():
+        if left not in totals or any(r not in totals for r in right):
+            continue
+        if measured is not None and left not in measured and name != "documents":
+            out.append({"identity": name, "left": left, "right": list(right),
+                        "checked": False, "ok": True})
+            continue
+        lv, rv = totals[left], sum(totals[r] for r in right)
+        out.append({"identity": name, "left": left, "right": list(right), "checked": True,
+                    "ok": lv == rv, "values": [lv, rv]})
+    return out
+
+
 def build_funnel(counts: list[tuple[tuple[str, ...], int]],
                  declared: dict[str, dict[str, tuple[str, ...]]] | None = None
                  ) -> dict[str, Any]:
@@ -36,9 +70,12 @@ def build_funnel(counts: list[tuple[tuple[str, ...], int]],
     -> reasons) adds a zero for every reason a configured filter could give but did not."""
     out: dict[str, dict[str, int]] = defaultdict(dict)
     rejected: dict[str, dict[str, int]] = defaultdict(dict)
+    entered: dict[str, int] = {}
     for label, n in counts:
         stage, what = label[0], label[1]
-        if what == "out":
+        if what == "in":
+            entered[stage] = entered.get(stage, 0) + n
+        elif what == "out":
             out[stage][label[2] or "kept"] = out[stage].get(label[2] or "kept", 0) + n
         else:
             name = f"{label[2]}:{label[3]}"
@@ -47,7 +84,8 @@ def build_funnel(counts: list[tuple[tuple[str, ...], int]],
         for name, reasons in by_filter.items():
             for reason in reasons:
                 rejected[stage].setdefault(f"{name}:{reason}", 0)
-    extra = sorted((set(out) | set(rejected)) - set(STAGES))  # pair sources: one stage each
+    # pair sources: one stage each
+    extra = sorted((set(out) | set(rejected) | set(entered)) - set(STAGES))
     stages = []
     for stage in STAGES + tuple(extra):
         n_out = sum(out[stage].values()) if stage != "read" else 0
@@ -66,7 +104,7 @@ def build_funnel(counts: list[tuple[tuple[str, ...], int]],
         })
     by = {s["stage"]: s for s in stages}
     totals = {
-        "records_read": by["read"]["in"],
+        "records_read": entered.get("read", by["read"]["in"]),
         "html_records": out["read"].get("html", 0),
         "image_records": out["read"].get("image", 0),
         "skipped_records": by["read"]["rejected"],
@@ -76,9 +114,14 @@ def build_funnel(counts: list[tuple[tuple[str, ...], int]],
         "images_stored": by["image"]["out"],
         "images_rejected": by["image"]["rejected"],
     }
+    if "image" in entered:
+        totals["image_requests"] = entered["image"]
+    measured = tuple(t for t, stage in (("records_read", "read"), ("image_requests", "image"))
+                     if stage in entered)
     sources = {"interleaved": {"input": totals["html_records"], "kept": totals["documents"],
                                "rejected": totals["rejected_documents"]}}
     for stage in extra:
         sources[stage] = {"input": by[stage]["in"], "kept": by[stage]["out"],
                           "rejected": by[stage]["rejected"]}
-    return {"totals": totals, "stages": stages, "sources": sources}
+    return {"totals": totals, "stages": stages, "sources": sources,
+            "checks": identity_checks(totals, measured)}

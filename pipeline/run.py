@@ -106,11 +106,23 @@ def run_build(cfg: dict[str, Any], out_dir: str, beam_args: list[str] | None = N
     with FileSystems.open(FileSystems.join(out_dir, "stats/funnel.json")) as fh:
         funnel = json.loads(fh.read().decode())
     check_error_budget(funnel, cfg["errors"]["max_error_rate"])
+    check_identities(funnel)
     return funnel
 
 
 class BuildFailed(RuntimeError):
     pass
+
+
+def check_identities(funnel: dict[str, Any]) -> None:
+    """A broken funnel identity means an input was lost or counted twice: fail loudly."""
+    from pipeline.commands.stats import failed_checks
+
+    broken = failed_checks(funnel)
+    if broken:
+        parts = [f"{c['identity']} ({c['left']} != {' + '.join(c['right'])}: "
+                 f"{c['values'][0]} != {c['values'][1]})" for c in broken]
+        raise BuildFailed("funnel identities broken: " + "; ".join(parts))
 
 
 def check_error_budget(funnel: dict[str, Any], max_rate: float) -> None:

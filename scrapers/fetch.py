@@ -17,6 +17,8 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from urllib.parse import urldefrag, urljoin
 
 from scrapers.netguard import NetGuard, Refused, Resolver, Target
@@ -37,6 +39,7 @@ _CHUNK = 64 * 1024
 class FetchConfig:
     timeout: float = 10.0  # seconds per socket read
     connect_timeout: float = 5.0  # TCP connect (and TLS handshake)
+    dns_timeout: float = 5.0  # one host name lookup
     deadline: float = 30.0  # whole fetch of one URL: retries, redirects and waits included
     retries: int = 2  # extra attempts on connection errors, timeouts, 429 and 5xx
     backoff: float = 0.5  # first retry delay; doubles each attempt
@@ -61,6 +64,7 @@ class FetchResult:
     error: str | None = None  # one of FETCH_REASONS, None on success
     detail: str = ""
     elapsed: float = 0.0
+    date: str = ""  # when it was fetched, as a WARC-Date (see crawl_date)
 
     @property
     def ok(self) -> bool:
@@ -195,6 +199,30 @@ def _headers(resp: http.client.HTTPResponse) -> dict[str, str]:
     return out
 
 
+MAX_CLOCK_SKEW = 86400.0  # seconds a server's Date may differ from ours and still be used
+
+
+def crawl_date(headers: dict[str, str], now: float | None = None) -> str:
+    """When a response was fetched, as a WARC-Date (``2024-03-01T12:00:00Z``): the server's
+    ``Date`` header when it parses and lies within a day of our clock (the origin's own view
+    of the moment, as archives record it), else our clock."""
+    now = time.time() if now is None else now
+    when = now
+    value = (headers or {}).get("date", "").strip()
+    if value:
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            parsed = None
+        if parsed is not None:
+            if parsed.tzinfo is None:  # HTTP dates are GMT
+                parsed = parsed.replace(tzinfo=timezone.utc)
+            stamp = parsed.timestamp()
+            if abs(stamp - now) <= MAX_CLOCK_SKEW:
+                when = stamp
+    return datetime.fromtimestamp(int(when), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _retry_after(headers: dict[str, str]) -> float | None:
     try:
         return max(0.0, float(headers.get("retry-after", "").strip()))
@@ -210,7 +238,7 @@ class Fetcher:
                  ) -> None:
         self.config = config or FetchConfig()
         c = self.config
-        self.guard = NetGuard(c.allow_private, c.allowed_networks, resolver)
+        self.guard = NetGuard(c.allow_private, c.allowed_networks, resolver, c.dns_timeout)
         self.limiter = HostRateLimiter(c.per_host_interval)
         self.robots = RobotsCache(self._fetch_robots, c.user_agent)
         self._ssl = ssl.create_default_context(cafile=c.ca_file)
@@ -386,6 +414,7 @@ class Fetcher:
         if trail:
             result.final_url = trail[-1]
         result.elapsed = time.monotonic() - start
+        result.date = crawl_date(result.headers)
         return result
 
     def fetch_many(self, urls: Iterable[str], threads: int = 16) -> Iterator[FetchResult]:

@@ -1,8 +1,9 @@
 """Decide whether a URL may be fetched, and pin the addresses it may be fetched from.
 
-A URL is vetted once: the host is resolved with getaddrinfo and EVERY address must be
-public (or explicitly allowed). The caller then connects to one of the vetted addresses
-itself, so a second DNS lookup can never swap in a private address (DNS rebinding).
+A URL is vetted once: the host is resolved with getaddrinfo (under a time limit) and EVERY
+address must be globally routable (or explicitly allowed). The caller then connects to one
+of the vetted addresses itself, so a second DNS lookup can never swap in a private address
+(DNS rebinding).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
@@ -22,7 +24,15 @@ SCHEMES = {"http": 80, "https": 443}
 MAX_URL_LENGTH = 4096
 
 # Addresses that embed an IPv4 address which is what actually gets reached.
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix
+_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # RFC 2765 IPv4-translated (SIIT)
+# Not global, though the ipaddress module of some Python versions says they are: deprecated
+# site-local, NAT64 local-use (its IPv4 mapping is the operator's choice), Teredo (the client
+# address is obfuscated and reached through a relay), SRv6 SIDs and the 3fff::/20
+# documentation block.
+_NOT_GLOBAL = tuple(ipaddress.ip_network(n) for n in (
+    "fec0::/10", "64:ff9b:1::/48", "2001::/32", "5f00::/16", "3fff::/20"))
+DNS_TIMEOUT = 5.0  # seconds; getaddrinfo itself has no limit we can set
 # Anything that looks like an IPv4 literal in some base (decimal, octal, hex, short forms).
 _NUMERIC_HOST = re.compile(r"^[0-9a-fx.]+$", re.I)
 _HOST_CHARS = re.compile(r"^[a-z0-9._-]+$", re.I)
@@ -67,12 +77,39 @@ def system_resolver(host: str, port: int) -> list[str]:
     return out
 
 
+def resolve_with_timeout(resolver: Resolver, host: str, port: int, timeout: float | None
+                         ) -> list[str]:
+    """`resolver(host, port)` bounded by `timeout` seconds (None or 0: unbounded).
+
+    The lookup runs in a daemon thread: a stuck getaddrinfo cannot be cancelled, but the
+    caller stops waiting for it and the thread ends with the resolver's own retries."""
+    if not timeout:
+        return resolver(host, port)
+    box: dict[str, object] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["value"] = resolver(host, port)
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="m3w-dns", daemon=True).start()
+    if not done.wait(timeout):
+        raise TimeoutError(f"DNS lookup took over {timeout}s")
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]  # type: ignore[return-value]
+
+
 def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     if ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
     if ip.sixtofour is not None:
         return ip.sixtofour
-    if ip in _NAT64:
+    if ip in _NAT64 or ip in _TRANSLATED:
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     # Deprecated IPv4-compatible form ::a.b.c.d (but not :: or ::1 themselves).
     if int(ip) >> 32 == 0 and int(ip) > 1:
@@ -83,7 +120,7 @@ def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
 def is_public(ip: IPAddress) -> bool:
     """True when `ip` is a globally routable unicast address (and so is any IPv4 it embeds)."""
     if isinstance(ip, ipaddress.IPv6Address):
-        if ip.scope_id:
+        if ip.scope_id or ip.is_site_local or any(ip in net for net in _NOT_GLOBAL):
             return False
         inner = _embedded_v4(ip)
         if inner is not None and not is_public(inner):
@@ -136,10 +173,12 @@ class NetGuard:
     (CIDRs) lets through just those ranges, e.g. 127.0.0.0/8 for a local demo server."""
 
     def __init__(self, allow_private: bool = False, allowed_networks: Sequence[str] = (),
-                 resolver: Resolver | None = None) -> None:
+                 resolver: Resolver | None = None, dns_timeout: float | None = DNS_TIMEOUT
+                 ) -> None:
         self.allow_private = allow_private
         self.allowed = parse_networks(allowed_networks)
         self.resolver = resolver or system_resolver
+        self.dns_timeout = dns_timeout
 
     def address_allowed(self, ip: IPAddress) -> bool:
         if self.allow_private or is_public(ip):
@@ -201,8 +240,8 @@ class NetGuard:
 
         host = _ascii_host(raw_host)
         try:
-            addresses = self.resolver(host, port)
-        except (OSError, UnicodeError, ValueError) as exc:
+            addresses = resolve_with_timeout(self.resolver, host, port, self.dns_timeout)
+        except (OSError, UnicodeError, ValueError) as exc:  # TimeoutError is an OSError
             raise Refused("dns_error", f"{host}: {exc}") from None
         if not addresses:
             raise Refused("dns_error", f"{host}: no addresses")

@@ -7,9 +7,11 @@ Inputs, chosen by what the path is:
 - a folder: every media file, with its caption in the sibling ``NAME.txt``;
 - a WebDataset ``.tar``: samples with an image member and a ``txt`` caption.
 
-A caption cell may be a string, a list of strings, or a list of ``{"text", "lang"}`` records
-(the first in ``caption_lang`` wins, else the first). Nothing here raises on a bad row: a
-row without a usable media reference still becomes a PairItem, so that it can be rejected.
+Files are read through a scrapers.storage.Storage (the local disk by default; the pipeline
+passes one for object stores too). A caption cell may be a string, a list of strings, or a list
+of ``{"text", "lang"}`` records (the first in ``caption_lang`` wins, else the first). Nothing
+here raises on a bad row: a row without a usable media reference still becomes a PairItem, so
+that it can be rejected.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ import gzip
 import io
 import json
 import os
-import re
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from scrapers.storage import LOCAL, Storage, local_path, scheme
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 VIDEO_EXTS = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".gif", ".mpg", ".mpeg", ".ts")
@@ -32,7 +35,6 @@ URL_COLUMNS = ("url", "URL", "image_url", "video_url", "contentUrl")
 PATH_COLUMNS = ("image", "video", "path", "file", "filepath", "filename")
 CAPTION_COLUMNS = ("caption", "captions", "TEXT", "text", "description", "alt")
 MAX_CAPTION_FILE = 1_000_000
-_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)  # bytes read from a sidecar .txt
 
 
 @dataclass
@@ -81,21 +83,24 @@ def caption_value(cell: Any, lang: str | None = None) -> str:
     return str(cell)
 
 
-def _open_text(path: str) -> io.TextIOBase:
-    raw = gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+def _open_text(path: str, storage: Storage) -> io.TextIOBase:
+    raw: Any = storage.open(path)
+    if path.endswith(".gz"):
+        raw = gzip.GzipFile(fileobj=raw, mode="rb")
     return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
 
 
-def read_rows(path: str) -> Iterator[dict[str, Any]]:
+def read_rows(path: str, storage: Storage = LOCAL) -> Iterator[dict[str, Any]]:
     """Rows of a JSONL/JSON/CSV/TSV/Parquet table as dicts. A bad JSON line yields {}."""
     name = path[:-3] if path.endswith(".gz") else path
     if name.endswith(".parquet"):
         import pyarrow.parquet as pq
 
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
-            yield from batch.to_pylist()
+        with storage.open(path) as fh:  # row groups are read one batch at a time
+            for batch in pq.ParquetFile(fh).iter_batches(batch_size=4096):
+                yield from batch.to_pylist()
         return
-    with _open_text(path) as fh:
+    with _open_text(path, storage) as fh:
         if name.endswith((".csv", ".tsv")):
             yield from csv.DictReader(fh, delimiter="\t" if name.endswith(".tsv") else ",")
             return
@@ -125,52 +130,57 @@ def _pick(row: dict[str, Any], column: str | None, fallbacks: tuple[str, ...]) -
     return None
 
 
-def row_item(row: dict[str, Any], source_id: str, opts: ListOptions, base_dir: str) -> PairItem:
+def row_item(row: dict[str, Any], source_id: str, opts: ListOptions, base_dir: str,
+             storage: Storage = LOCAL) -> PairItem:
     caption = caption_value(_pick(row, opts.caption_column, CAPTION_COLUMNS), opts.caption_lang)
     url = _pick(row, opts.url_column, URL_COLUMNS)
     ref = _pick(row, opts.path_column, PATH_COLUMNS)
     meta = {k: row[k] for k in opts.keep_columns if k in row}
     item = PairItem(source_id, caption, meta=meta)
-    for value in (url, ref):
+    for column, value in (("url", url), ("path", ref)):
         if not isinstance(value, str) or not value.strip():
             continue
         value = value.strip()
-        if value.lower().startswith("file://"):
-            item.path = value[len("file://"):]
-        elif _SCHEME.match(value):  # any other scheme is a URL, for the guard to judge
-            item.url = value
+        kind = scheme(value)
+        if kind == "file":
+            item.path = local_path(value)
+        elif kind in ("http", "https") or (kind and column == "url"):
+            item.url = value  # any other scheme in a URL column: for the guard to judge
+        elif kind:
+            item.path = value  # gs://, s3://... in a path column: a stored file
         else:
-            item.path = value if os.path.isabs(value) else os.path.join(base_dir, value)
+            item.path = value if storage.is_absolute(value) else storage.join(base_dir, value)
         break
     return item
 
 
-def table_items(path: str, opts: ListOptions) -> Iterator[PairItem]:
-    base = opts.base_dir or os.path.dirname(os.path.abspath(path))
-    for i, row in enumerate(read_rows(path)):
-        yield row_item(row, f"{path}#{i}", opts, base)
+def table_items(path: str, opts: ListOptions, storage: Storage = LOCAL) -> Iterator[PairItem]:
+    base = opts.base_dir or storage.dirname(path)
+    for i, row in enumerate(read_rows(path, storage)):
+        yield row_item(row, f"{path}#{i}", opts, base, storage)
 
 
-def _sidecar_caption(path: str) -> str:
+def _sidecar_caption(path: str, present: set[str], storage: Storage) -> str:
     stem = os.path.splitext(path)[0]
     for cand in (stem + ".txt", path + ".txt"):
-        if os.path.isfile(cand):
-            with open(cand, "rb") as fh:
+        if cand in present:
+            with storage.open(cand) as fh:
                 return fh.read(MAX_CAPTION_FILE).decode("utf-8", "replace")
     return ""
 
 
-def folder_items(folder: str, opts: ListOptions) -> Iterator[PairItem]:
+def folder_items(folder: str, opts: ListOptions, storage: Storage = LOCAL
+                 ) -> Iterator[PairItem]:
     exts = IMAGE_EXTS if opts.media == "image" else VIDEO_EXTS
-    for root, dirs, files in os.walk(folder):
-        dirs.sort()
-        for name in sorted(files):
-            if name.lower().endswith(exts):
-                path = os.path.join(root, name)
-                yield PairItem(path, _sidecar_caption(path), path=path)
+    files = storage.files_under(folder)  # one listing; sidecars are looked up in it
+    present = set(files)
+    for path in files:
+        if path.lower().endswith(exts):
+            yield PairItem(path, _sidecar_caption(path, present, storage), path=path)
 
 
-def webdataset_items(path: str, opts: ListOptions) -> Iterator[PairItem]:
+def webdataset_items(path: str, opts: ListOptions, storage: Storage = LOCAL
+                     ) -> Iterator[PairItem]:
     """Samples of a WebDataset tar, grouped by key (the name up to its first dot)."""
     exts = tuple(e.lstrip(".") for e in (IMAGE_EXTS if opts.media == "image" else VIDEO_EXTS))
     key: str | None = None
@@ -190,7 +200,8 @@ def webdataset_items(path: str, opts: ListOptions) -> Iterator[PairItem]:
                 pass
         yield PairItem(f"{path}#{key}", caption, data=media, meta=meta)
 
-    with tarfile.open(path, "r:*") as tar:
+    # Stream mode: members are read in order, so the tar need not be seekable.
+    with storage.open(path) as raw, tarfile.open(fileobj=raw, mode="r|*") as tar:
         for info in tar:
             if not info.isfile():
                 continue
@@ -205,11 +216,11 @@ def webdataset_items(path: str, opts: ListOptions) -> Iterator[PairItem]:
     yield from emit()
 
 
-def iter_items(path: str, opts: ListOptions) -> Iterator[PairItem]:
+def iter_items(path: str, opts: ListOptions, storage: Storage = LOCAL) -> Iterator[PairItem]:
     """Every pair in one input (table, folder or tar), in a stable order."""
-    if os.path.isdir(path):
-        yield from folder_items(path, opts)
+    if storage.is_dir(path):
+        yield from folder_items(path, opts, storage)
     elif path.endswith((".tar", ".tar.gz", ".tgz")):
-        yield from webdataset_items(path, opts)
+        yield from webdataset_items(path, opts, storage)
     else:
-        yield from table_items(path, opts)
+        yield from table_items(path, opts, storage)

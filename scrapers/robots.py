@@ -1,7 +1,10 @@
 """robots.txt: fetched once per origin (scheme://host:port), cached, checked per URL.
 
 Policy for robots.txt fetch outcomes (our choice, documented here):
-  * 2xx       -> parse it (urllib.robotparser) and obey it for our user agent.
+  * 2xx       -> parse it and obey it for our user agent, as RFC 9309 reads it: the most
+                 specific user-agent group applies (else `*`), `*` and `$` are patterns,
+                 the longest matching rule wins and Allow wins a tie (Protego; the stdlib
+                 parser takes the first match and treats `*` and `$` literally).
   * 4xx       -> no rules: allow everything (RFC 9309, "unavailable").
   * 5xx, timeouts, DNS or connection failures -> allow everything. RFC 9309 says to
     assume a full disallow on 5xx; we deliberately allow, because an image host whose
@@ -16,7 +19,8 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from urllib.robotparser import RobotFileParser
+
+from protego import Protego
 
 # robots URL -> (status or None when unreachable, body or None)
 RobotsFetch = Callable[[str], tuple[int | None, bytes | None]]
@@ -24,24 +28,33 @@ RobotsFetch = Callable[[str], tuple[int | None, bytes | None]]
 MAX_ROBOTS_BYTES = 512 * 1024  # RFC 9309: parse at least 500 KiB
 
 
-def parse_robots(body: bytes) -> RobotFileParser:
-    rp = RobotFileParser()
+class RobotsPolicy:
+    """The rules of one robots.txt; `None` rules allow everything."""
+
+    def __init__(self, rules: Protego | None) -> None:
+        self._rules = rules
+
+    def can_fetch(self, user_agent: str, url: str) -> bool:
+        if self._rules is None:
+            return True
+        return bool(self._rules.can_fetch(url, user_agent))
+
+
+ALLOW_ALL = RobotsPolicy(None)
+
+
+def parse_robots(body: bytes) -> RobotsPolicy:
     text = body[:MAX_ROBOTS_BYTES].decode("utf-8", errors="replace")
-    rp.parse(text.splitlines())
-    return rp
+    try:
+        return RobotsPolicy(Protego.parse(text))
+    except Exception:  # an unparseable file has no rules we could obey
+        return ALLOW_ALL
 
 
-def _allow_all() -> RobotFileParser:
-    rp = RobotFileParser()
-    rp.allow_all = True
-    rp.modified()
-    return rp
-
-
-def policy_for(status: int | None, body: bytes | None) -> RobotFileParser:
+def policy_for(status: int | None, body: bytes | None) -> RobotsPolicy:
     if status is not None and 200 <= status < 300 and body:
         return parse_robots(body)
-    return _allow_all()  # 4xx, 5xx, unreachable, empty: see the module docstring
+    return ALLOW_ALL  # 4xx, 5xx, unreachable, empty: see the module docstring
 
 
 class RobotsCache:
@@ -52,11 +65,11 @@ class RobotsCache:
         self._fetch = fetch
         self.user_agent = user_agent
         self.max_origins = max_origins
-        self._cache: OrderedDict[str, RobotFileParser] = OrderedDict()
+        self._cache: OrderedDict[str, RobotsPolicy] = OrderedDict()
         self._pending: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
 
-    def _get(self, origin: str) -> RobotFileParser:
+    def _get(self, origin: str) -> RobotsPolicy:
         while True:
             with self._lock:
                 rp = self._cache.get(origin)

@@ -3,6 +3,7 @@
 `sample_video` does the work in-process and never raises. `DecodeWorker` runs it in a child
 process and kills that child when a clip overruns its time limit: a demuxer blocked on a read
 or a decoder stuck in C code cannot be interrupted from Python, but a process can be killed.
+The child is started with subprocess, which works from any process, daemonic ones included.
 
 Sampling: the first frame at or after each target time k / fps (k = 0, 1, ...), times measured
 from the first decoded frame, stopping after `max_frames`. A 5.0 s clip at 1 FPS gives frames
@@ -14,9 +15,14 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import multiprocessing as mp
 import os
+import pickle
+import select
 import stat
+import struct
+import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -185,76 +191,155 @@ def sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
-def _serve(conn: Any) -> None:
-    """Child loop: (source, cfg) in, VideoResult out, until the pipe closes."""
+_LEN = struct.Struct(">Q")
+
+
+def _send(fh: Any, obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    fh.write(_LEN.pack(len(data)) + data)
+    fh.flush()
+
+
+def _recv_blocking(fh: Any) -> Any:
+    head = fh.read(_LEN.size)
+    if len(head) < _LEN.size:
+        raise EOFError
+    n = _LEN.unpack(head)[0]
+    return pickle.loads(fh.read(n))
+
+
+def serve() -> None:
+    """Child entry point: (path, VideoConfig) jobs on stdin, VideoResults on stdout, until
+    stdin closes. Anything a library prints goes to stderr, never into the reply stream."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
     import av  # noqa: F401  (import once, before reporting ready)
 
-    conn.send("ready")
+    _send(out, "ready")
+    jobs = sys.stdin.buffer
     while True:
         try:
-            job = conn.recv()
+            path, cfg = _recv_blocking(jobs)
         except (EOFError, OSError):
             return
-        conn.send(sample_video(*job))
+        _send(out, sample_video(path, cfg))
+
+
+def _read_exact(fd: int, n: int, deadline: float) -> bytes | None:
+    """`n` bytes from `fd`, or None when `deadline` (a monotonic time) passes first."""
+    buf = bytearray()
+    while len(buf) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            return None
+        chunk = os.read(fd, min(n - len(buf), 1 << 20))
+        if not chunk:
+            raise EOFError("the decode process closed its output")
+        buf += chunk
+    return bytes(buf)
+
+
+def _recv(fd: int, deadline: float) -> Any:
+    """One reply from the child; None when the deadline passes first."""
+    head = _read_exact(fd, _LEN.size, deadline)
+    if head is None:
+        return None
+    body = _read_exact(fd, _LEN.unpack(head)[0], deadline)
+    return None if body is None else pickle.loads(body)
+
+
+_PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_CHILD = "from scrapers.video import serve; serve()"
 
 
 class DecodeWorker:
     """One child process that decodes clips with a real time limit per clip.
 
-    A clip that overruns `cfg.timeout` gets its child killed (SIGKILL) and a `timeout` result;
-    a child that dies gets `worker_crash`. The next clip starts a fresh child."""
+    The child is a fresh interpreter started with subprocess (not multiprocessing), so it also
+    works inside daemonic worker processes, which may not have multiprocessing children. It
+    always decodes a local file: bytes in hand are written to a temporary file first. A clip
+    that overruns `cfg.timeout` gets its child killed (SIGKILL) and a `timeout` result; a
+    child that dies gets `worker_crash`. The next clip starts a fresh child."""
 
     def __init__(self, start_timeout: float = 60.0) -> None:
         self.start_timeout = start_timeout
-        self._proc: Any = None
-        self._conn: Any = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self.restarts = 0
 
     def _start(self) -> None:
-        ctx = mp.get_context("spawn")  # fork is unsafe in a threaded worker
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="m3w-video-decode")
-        proc.start()
-        child.close()
-        if not parent.poll(self.start_timeout) or parent.recv() != "ready":
-            proc.kill()
-            raise RuntimeError("video decode worker did not start")
-        self._proc, self._conn = proc, parent
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (_PROJECT_ROOT, env.get("PYTHONPATH", "")) if p)
+        proc = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+                                close_fds=True)
+        self._proc = proc
+        try:
+            ready = _recv(proc.stdout.fileno(), time.monotonic() + self.start_timeout)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            ready = None
+        if ready != "ready":
+            self._stop()
+            raise RuntimeError("video decode process did not start")
 
     def _stop(self) -> None:
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.join(5)
-            self._conn.close()
-        self._proc = self._conn = None
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        proc.kill()
+        proc.wait(5)
+        for fh in (proc.stdin, proc.stdout):
+            try:
+                if fh is not None:
+                    fh.close()
+            except OSError:
+                pass
 
     def decode(self, source: str | bytes, cfg: VideoConfig) -> VideoResult:
-        if self._proc is None or not self._proc.is_alive():
+        if isinstance(source, bytes):
+            with tempfile.NamedTemporaryFile(prefix="m3w-clip-") as tmp:
+                tmp.write(source)
+                tmp.flush()
+                return self._decode_path(tmp.name, cfg)
+        return self._decode_path(source, cfg)
+
+    def _decode_path(self, path: str, cfg: VideoConfig) -> VideoResult:
+        if self._proc is None or self._proc.poll() is not None:
             self._stop()
             self._start()
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
         started = time.monotonic()
         try:
-            self._conn.send((source, cfg))
-            if self._conn.poll(cfg.timeout):
-                return self._conn.recv()
-        except (EOFError, OSError, BrokenPipeError) as exc:
+            _send(proc.stdin, (path, cfg))  # a few hundred bytes: never blocks on the pipe
+            res = _recv(proc.stdout.fileno(), started + cfg.timeout)
+        except (EOFError, OSError, pickle.UnpicklingError) as exc:
             self._stop()
             self.restarts += 1
             return VideoResult(False, "worker_crash", detail=f"{type(exc).__name__}: {exc}")
+        if res is not None:
+            return res
         self._stop()  # overran: kill it, whatever it is stuck in
         self.restarts += 1
         return VideoResult(False, "timeout", round(time.monotonic() - started, 3),
                            f"decode took over {cfg.timeout}s")
 
     def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()  # the child sees EOF and exits
-            except OSError:
-                pass
-        if self._proc is not None:
-            self._proc.join(2)
-            if self._proc.is_alive():
-                self._proc.kill()
-                self._proc.join(2)
-        self._proc = self._conn = None
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            if proc.stdin is not None:
+                proc.stdin.close()  # the child sees EOF and exits
+        except OSError:
+            pass
+        try:
+            proc.wait(2)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(2)
+        if proc.stdout is not None:
+            proc.stdout.close()

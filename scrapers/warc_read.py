@@ -3,7 +3,8 @@
 Every record in the file yields exactly one WebRecord, so the build's funnel can show that
 records_read == html + image + skipped. A file that breaks midway (truncated gzip, a record
 with a wrong length) yields one skipped record naming the error, then stops: nothing after a
-broken gzip member can be located reliably.
+broken gzip member can be located reliably. A `ReadStatus` passed in counts the records as they
+are read and says whether the file ended cleanly.
 """
 
 from __future__ import annotations
@@ -27,7 +28,17 @@ SKIP_REASONS = (
     "non_html",  # a response that is neither HTML nor an image
     "truncated",  # the record's block is shorter than its Content-Length
     "error",  # the file could not be read past this point
+    "duplicate_url",  # a URL list named this URL again in the same fetch batch
 )
+
+
+@dataclass
+class ReadStatus:
+    """What a reader saw of one input file: records yielded, and whether the file ended
+    cleanly (False after a read error, a truncated record or a corrupt stream)."""
+
+    records: int = 0
+    clean: bool = True
 
 
 @dataclass
@@ -46,6 +57,7 @@ class WebRecord:
     reason: str | None = None
     detail: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)  # e.g. requested_url after redirects
 
     @property
     def source_id(self) -> str:
@@ -85,13 +97,16 @@ def _read_capped(stream: IO[bytes], max_bytes: int) -> tuple[bytes, bool]:
 
 
 def iter_records(
-    fileobj: IO[bytes], source: str, max_bytes: int = 20_000_000
+    fileobj: IO[bytes], source: str, max_bytes: int = 20_000_000,
+    status: ReadStatus | None = None,
 ) -> Iterator[WebRecord]:
     """Yield one WebRecord per record of a WARC or ARC stream (gzipped or not).
 
     Payloads above ``max_bytes`` are not loaded: the record keeps its kind, with
     ``reason="too_large"`` and no payload, so the stage that owns it can reject it.
+    ``status``, when given, is updated as records are read (see ReadStatus).
     """
+    st = status if status is not None else ReadStatus()
     name = os.path.basename(source.rstrip("/"))
     it = ArchiveIterator(fileobj, arc2warc=True, check_digests=False)
     offset = 0
@@ -100,8 +115,13 @@ def iter_records(
             # Read the record before asking its offset: asking first skips the payload.
             web = _to_web_record(rec, name, max_bytes)
             web.offset = offset = it.get_record_offset()
+            st.records += 1
+            if web.reason == "truncated":
+                st.clean = False
             yield web
     except Exception as exc:  # warcio raises several types for a broken file
+        st.records += 1
+        st.clean = False
         yield WebRecord(
             kind="skipped",
             url="",

@@ -207,7 +207,8 @@ def test_per_host_interval() -> None:
         list(f.fetch_many([srv.url("/a.jpg")] * 3, threads=3))
         times = sorted(r.time for r in srv.requests)
     gaps = [b - a for a, b in zip(times, times[1:])]
-    assert len(gaps) == 4 and min(gaps) >= 0.25, gaps
+    # Arrival times at the server jitter under load; without the limiter the gaps are ~0.
+    assert len(gaps) == 4 and min(gaps) >= 0.2, gaps
 
 
 def test_retries_503_then_success() -> None:

@@ -124,3 +124,45 @@ def test_system_resolver_for_localhost() -> None:
     # /etc/hosts, no network: localhost is loopback, refused unless allowed
     assert NetGuard().check("http://localhost/") == "private_address"
     assert NetGuard(allowed_networks=["127.0.0.0/8", "::1/128"]).check("http://localhost/") is None
+
+
+@pytest.mark.parametrize("url", [
+    "http://[fec0::1]/",  # deprecated site-local: Python calls it global
+    "http://[feff::1]/",
+    "http://[64:ff9b:1::a00:1]/",  # NAT64 local-use prefix
+    "http://[::ffff:0:a00:1]/",  # IPv4-translated 10.0.0.1
+    "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",  # Teredo
+    "http://[2002:a00:1::]/",  # 6to4 of 10.0.0.1
+    "http://[2001:db8::1]/", "http://[3fff::1]/", "http://[5f00::1]/", "http://[100::1]/",
+])
+def test_every_non_global_ipv6_form_is_refused(url: str) -> None:
+    assert reason(url) == "private_address"
+
+
+def test_non_global_forms_pass_when_their_network_is_allowed() -> None:
+    assert reason("http://[fec0::1]/", allowed_networks=["fec0::/10"]) is None
+    assert reason("http://[fec0::1]/", allow_private=True) is None
+
+
+def test_a_hung_dns_lookup_is_cut_off() -> None:
+    import threading
+    import time
+
+    release = threading.Event()
+
+    def stuck(host: str, port: int) -> list[str]:
+        release.wait(10)
+        return ["93.184.216.34"]
+
+    guard = NetGuard(resolver=stuck, dns_timeout=0.2)
+    t = time.monotonic()
+    try:
+        with pytest.raises(Refused) as err:
+            guard.vet("http://slow.example/")
+        assert err.value.reason == "dns_error" and "took over" in err.value.detail
+        assert time.monotonic() - t < 2.0
+    finally:
+        release.set()
+    # a lookup inside the limit goes through, and resolver errors keep their reason
+    assert NetGuard(resolver=DNS, dns_timeout=1.0).vet("http://public.example/").addresses
+    assert NetGuard(resolver=DNS, dns_timeout=1.0).check("http://nope.example/") == "dns_error"

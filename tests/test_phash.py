@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
 
-from filters.phash import band_spans, dhash, hamming, phash, phash_bands
+from filters.phash import band_spans, dhash, hamming, phash, phash_bands, phash_thumb
 
 
 def photo(seed: int, w: int = 320, h: int = 240) -> Image.Image:
@@ -120,3 +120,28 @@ def test_band_key_holds_band_index() -> None:
         phash_bands(0, 64)
     with pytest.raises(ValueError):
         phash_bands(0, -1)
+
+
+def test_hash_of_the_thumbnail_is_the_hash() -> None:
+    from filters.thumbnail import thumbnail
+
+    im = photo(4)
+    thumb = thumbnail(im)
+    assert thumb.shape == (64, 64, 3) and thumb.dtype == np.uint8
+    assert phash(im) == phash_thumb(thumb)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_stored_image_hash_matches_the_filter_hash(seed: int) -> None:
+    """The build hashes the pixels it stores; evaluation images are hashed with ``phash``:
+    the two must agree on the same picture, here decoded at a reduced scale by the build."""
+    from filters.decontam import image_phash
+    from scrapers.images import process_image
+
+    big = photo(seed).resize((1600, 1200), Image.Resampling.BICUBIC)
+    data = jpeg(big, quality=90)
+    res = process_image(data)
+    assert res.ok and (res.width, res.height) == (512, 384)
+    assert hamming(res.phash, phash(big)) <= 4
+    assert hamming(res.phash, image_phash(data)) <= 4
+    assert hamming(res.phash, phash(photo(seed))) <= 6

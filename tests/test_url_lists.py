@@ -74,3 +74,46 @@ def test_loopback_is_refused_unless_allowed(site, tmp_path):
     rows = pq.read_table(str(out / "rejects")).to_pylist()
     assert [r["reason"] for r in rows] == ["fetch_private_address"]
     assert site.hits() == before  # refused before any connection
+
+
+def test_fetched_pages_carry_their_final_url_and_crawl_date(site, tmp_path):
+    from datetime import datetime, timezone
+
+    from pipeline.config import load_config
+    from pipeline.stages.read import FetchPagesFn, archive_name
+    from scrapers.warc_read import iter_records
+    from tests.localserver import redirect
+
+    site.routes["/old"] = redirect("/a.html", 301)
+    cfg = load_config()["fetch"]
+    cfg.update(allowed_networks=["127.0.0.0/8"], per_host_interval=0.0, retries=0)
+    fn = FetchPagesFn(cfg, str(tmp_path), 10**7)
+    fn.setup()
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    old, direct = site.url("/old"), site.url("/a.html")
+    recs = list(fn.process((0, [old, direct, old, site.url("/missing.html")])))
+    after = datetime.now(timezone.utc)
+    by_requested = {r.meta.get("requested_url", r.url): r for r in recs if r.reason is None}
+    moved = by_requested[old]
+    assert moved.url == direct and moved.kind == "html"  # links resolve against the final URL
+    assert [r.reason for r in recs].count("duplicate_url") == 1
+    assert by_requested[direct].meta == {}
+    for r in recs:
+        when = datetime.strptime(r.date, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        assert before <= when <= after
+    # the archive names the final URL at the fetch time; a rebuild reads back the same
+    name = archive_name([old, direct, site.url("/missing.html")])
+    assert moved.source == name
+    with open(tmp_path / name, "rb") as fh:
+        archived = {r.offset: r for r in iter_records(fh, name) if r.kind == "html"}
+    assert (archived[moved.offset].url, archived[moved.offset].date) == (direct, moved.date)
+
+
+def test_crawl_date_prefers_a_sane_server_date():
+    from scrapers.fetch import crawl_date
+
+    now = 1_700_000_000.0  # 2023-11-14T22:13:20Z
+    assert crawl_date({}, now) == "2023-11-14T22:13:20Z"
+    assert crawl_date({"date": "Tue, 14 Nov 2023 22:10:00 GMT"}, now) == "2023-11-14T22:10:00Z"
+    assert crawl_date({"date": "Thu, 01 Jan 1970 00:00:00 GMT"}, now) == "2023-11-14T22:13:20Z"
+    assert crawl_date({"date": "yesterday-ish"}, now) == "2023-11-14T22:13:20Z"

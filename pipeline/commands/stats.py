@@ -29,8 +29,37 @@ def load_stats(out_dir: str) -> dict[str, Any]:
         entry.update(funnel.get("sources", {}).get(name, {"input": 0, "kept": 0, "rejected": 0}))
         entry["summary"] = _read_json(out_dir, f"stats/summary-{name}.json") or {}
         sources[name] = entry
+    checks = funnel.get("checks")
+    if checks is None:  # a funnel written before checks existed: recompute what its totals allow
+        from pipeline.funnel import identity_checks
+
+        checks = identity_checks(funnel["totals"])
     return {"totals": funnel["totals"], "stages": funnel["stages"], "sources": sources,
+            "checks": checks, "inputs": _read_json(out_dir, "stats/inputs.json"),
             "config_hash": manifest.get("config_hash")}
+
+
+def failed_checks(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in stats.get("checks") or [] if c.get("checked") and not c.get("ok")]
+
+
+def print_checks(stats: dict[str, Any]) -> None:
+    """One line per identity: ok, FAILED (with both sides), or not measured in this build."""
+    print()
+    for c in stats.get("checks") or []:
+        rhs = " + ".join(c["right"])
+        if not c.get("checked"):
+            print(f"identity {c['identity']}: {c['left']} == {rhs}  not measured")
+        elif c["ok"]:
+            print(f"identity {c['identity']}: {c['left']} == {rhs}  ok ({c['values'][0]:,})")
+        else:
+            lv, rv = c["values"]
+            print(f"FAILED identity {c['identity']}: {c['left']} {lv:,} != {rhs} {rv:,} "
+                  f"(off by {lv - rv:+,})")
+    inputs = stats.get("inputs") or {}
+    if inputs.get("truncated"):
+        print(f"inputs: {len(inputs['truncated'])} of {inputs['files']} files ended early: "
+              + ", ".join(inputs["truncated"][:5]))
 
 
 def print_funnel(funnel: dict[str, Any], top: int = 8) -> None:
@@ -45,6 +74,7 @@ def print_funnel(funnel: dict[str, Any], top: int = 8) -> None:
             print(f"{'':<42}  {r} {n}")
     t = funnel["totals"]
     print("\n" + "  ".join(f"{k}={v:,}" for k, v in t.items()))
+    print_checks(funnel)
 
 
 def _print_summary(stats: dict[str, Any]) -> None:
@@ -87,4 +117,4 @@ def stats_command(args: argparse.Namespace) -> int:
         plot_stats(stats, args.plot)
         if not args.json:
             print(f"\nplot written to {args.plot}")
-    return 0
+    return 1 if failed_checks(stats) else 0

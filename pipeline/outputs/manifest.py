@@ -1,4 +1,4 @@
-"""The build's JSON files: the funnel and the manifest."""
+"""The build's JSON files: the funnel, the per-input read counts and the manifest."""
 
 from __future__ import annotations
 
@@ -23,6 +23,19 @@ def write_funnel(counts: list[tuple[tuple[str, ...], int]], out_dir: str,
     funnel = build_funnel(counts, declared)
     write_json(out_dir, "stats/funnel.json", funnel)
     return funnel
+
+
+def inputs_report(files: list[tuple[str, int, bool]]) -> dict[str, Any]:
+    """stats/inputs.json: records read from each input file and whether it ended cleanly
+    (False: truncated or broken midway, the rest of the file unread)."""
+    rows = sorted(({"path": p, "records_read": int(n), "clean": bool(c)} for p, n, c in files),
+                  key=lambda r: r["path"])
+    return {"files": len(rows), "records_read": sum(r["records_read"] for r in rows),
+            "truncated": [r["path"] for r in rows if not r["clean"]], "inputs": rows}
+
+
+def write_inputs(files: list[tuple[str, int, bool]], out_dir: str) -> None:
+    write_json(out_dir, "stats/inputs.json", inputs_report(files))
 
 
 def manifest(cfg: dict[str, Any], cfg_hash: str, shards: list[tuple[str, ShardInfo]],

@@ -1,56 +1,119 @@
-"""Rejects -> rejects/*.parquet: one row per input that did not reach a shard."""
+"""Rejects -> rejects/*.parquet: one row per input that did not reach a shard.
+
+No global count: a reject goes to ``rejects/rejects-<stage>-BBB.parquet``, its bucket a hash
+of its source among a fixed number per stage (``REJECT_BUCKETS``, or the config's
+``shards.reject_buckets``). Each file is written streaming: rows are spooled to local disk
+with a 28-byte index entry each (a digest of the row, offset, length), the index is sorted
+by digest so the row order depends only on the rows, and the rows are read back into a
+ParquetWriter in row groups of ``ROW_GROUP`` rows. Memory holds the index and one row group,
+never the file.
+"""
 
 from __future__ import annotations
 
-import io
-import math
-from collections.abc import Iterable
+import hashlib
+import pickle
+import re
+import struct
+import tempfile
+from collections.abc import Iterable, Iterator
+from typing import IO
 
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.outputs.atomic import write_atomic
+from pipeline.outputs.atomic import atomic_output
 from pipeline.outputs.shards import stable_bucket
 from schemas import Reject
 from schemas.arrow import REJECT_SCHEMA
 
-REJECTS_PER_FILE = 250_000
+REJECT_BUCKETS = 8  # files per stage; raise it (shards.reject_buckets) for huge builds
+ROW_GROUP = 50_000
+_FIELDS = tuple(f.name for f in REJECT_SCHEMA)
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
-def _reject_table(rows: Iterable[Reject]) -> bytes:
-    rows = sorted(rows, key=lambda r: (r.stage, r.source, r.url, r.filter, r.reason))
-    cols = {f.name: [getattr(r, f.name) for r in rows] for f in REJECT_SCHEMA}
-    table = pa.Table.from_pydict(cols, schema=REJECT_SCHEMA)
-    buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd")
-    return buf.getvalue()
+def reject_file(stage: str, bucket: int) -> str:
+    return f"rejects/rejects-{_UNSAFE.sub('_', stage) or 'x'}-{bucket:03d}.parquet"
+
+
+_ENTRY = struct.Struct(">16sQI")  # row digest, spool offset, row length: 28 bytes a row
+
+
+def _spool(rows: Iterable[Reject], spool: IO[bytes]) -> list[bytes]:
+    """Append the rows to ``spool``; return the packed index sorted by row digest."""
+    index = []
+    for r in rows:
+        blob = pickle.dumps(tuple(getattr(r, f) for f in _FIELDS), protocol=4)
+        digest = hashlib.blake2b(blob, digest_size=16).digest()
+        index.append(_ENTRY.pack(digest, spool.tell(), len(blob)))
+        spool.write(blob)
+    index.sort()
+    return index
+
+
+def _batches(index: list[bytes], spool: IO[bytes]) -> Iterator[pa.RecordBatch]:
+    for start in range(0, len(index), ROW_GROUP):
+        rows = []
+        for entry in index[start:start + ROW_GROUP]:
+            _, offset, size = _ENTRY.unpack(entry)
+            spool.seek(offset)
+            rows.append(pickle.loads(spool.read(size)))
+        cols = [_column([row[i] for row in rows], REJECT_SCHEMA.field(i).type)
+                for i in range(len(_FIELDS))]
+        yield pa.RecordBatch.from_arrays(cols, schema=REJECT_SCHEMA)
+
+
+def _column(values: list, typ: pa.DataType) -> pa.Array:
+    try:
+        return pa.array(values, type=typ)
+    except (UnicodeEncodeError, pa.ArrowInvalid):
+        # A lone surrogate (from undecodable page text) cannot be UTF-8: replace, not crash.
+        return pa.array([v.encode("utf-8", "replace").decode("utf-8") if isinstance(v, str)
+                         else v for v in values], type=typ)
+
+
+def write_reject_file(path: str, rows: Iterable[Reject]) -> int:
+    """Stream ``rows`` into one parquet file at ``path``; returns the row count."""
+    with tempfile.TemporaryFile(prefix="m3w-rejects-") as spool:
+        index = _spool(rows, spool)
+        with atomic_output(path) as fh:
+            writer = pq.ParquetWriter(pa.PythonFile(fh, mode="w"), REJECT_SCHEMA,
+                                      compression="zstd")
+            try:
+                for batch in _batches(index, spool):
+                    writer.write_batch(batch, row_group_size=ROW_GROUP)
+            finally:
+                writer.close()
+    return len(index)
 
 
 class WriteRejects(beam.PTransform):
-    """Rejects -> rejects/rejects-BBBBB.parquet, bucketed by source; emits relative paths."""
+    """Rejects -> rejects/rejects-<stage>-BBB.parquet; emits the relative paths written."""
 
-    def __init__(self, out_dir: str) -> None:
+    def __init__(self, out_dir: str, buckets: int = REJECT_BUCKETS) -> None:
         super().__init__()
-        self.out_dir = out_dir
+        if not 1 <= buckets <= 999:
+            raise ValueError("shards.reject_buckets must be within [1, 999]")
+        self.out_dir, self.buckets = out_dir, buckets
 
     def expand(self, rejects):
-        count = rejects | "Count" >> beam.combiners.Count.Globally()
-        out_dir = self.out_dir
+        out_dir, n = self.out_dir, self.buckets
 
-        def keyed(r, n):
-            return stable_bucket(r.source, max(1, math.ceil(n / REJECTS_PER_FILE))), r
+        def keyed(r: Reject) -> tuple[tuple[str, int], Reject]:
+            return (r.stage, stable_bucket(r.source, n)), r
 
-        def write(group):
-            bucket, rows = group
-            rel = f"rejects/rejects-{bucket:05d}.parquet"
-            write_atomic(FileSystems.join(out_dir, rel), _reject_table(rows))
+        def write(group: tuple[tuple[str, int], Iterable[Reject]]) -> str:
+            (stage, bucket), rows = group
+            rel = reject_file(stage, bucket)
+            write_reject_file(FileSystems.join(out_dir, rel), rows)
             return rel
 
         return (
             rejects
-            | "Bucket" >> beam.Map(keyed, n=beam.pvalue.AsSingleton(count))
+            | "Bucket" >> beam.Map(keyed)
             | "Group" >> beam.GroupByKey()
             | "Write" >> beam.Map(write)
         )

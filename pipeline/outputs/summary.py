@@ -31,18 +31,18 @@ class _AdditiveCombineFn(beam.CombineFn):
 
 
 class SummaryFn(_AdditiveCombineFn):
-    """Distributions over kept documents: images per doc, text length, domains, languages."""
+    """Distributions over kept documents: images per doc, text length, languages. Domains are
+    counted apart (``TopDomains``): one accumulator holding every host would not fit."""
 
     def create_accumulator(self):
-        return {"docs": 0, "images": Counter(), "chars": Counter(), "domains": Counter(),
+        return {"docs": 0, "images": Counter(), "chars": Counter(),
                 "languages": Counter(), "text_nodes": 0, "total_chars": 0, "total_images": 0}
 
     def add_input(self, acc, s):
-        n_img, n_chars, n_text, host, lang = s
+        n_img, n_chars, n_text, _host, lang = s
         acc["docs"] += 1
         acc["images"][min(n_img, 50)] += 1
         acc["chars"][_log_bucket(n_chars)] += 1
-        acc["domains"][host] += 1
         acc["languages"][lang or "unknown"] += 1
         acc["text_nodes"] += n_text
         acc["total_chars"] += n_chars
@@ -57,9 +57,41 @@ class SummaryFn(_AdditiveCombineFn):
             "text_nodes": acc["text_nodes"],
             "images_per_document": {str(k): v for k, v in sorted(acc["images"].items())},
             "text_chars_histogram": {str(k): v for k, v in sorted(acc["chars"].items())},
-            "top_domains": acc["domains"].most_common(50),
+            "top_domains": [],  # filled by with_top_domains
             "languages": dict(acc["languages"].most_common()),
         }
+
+
+TOP_DOMAINS = 50
+
+
+def _rank(kv: tuple[str, int]) -> tuple[int, tuple[int, ...]]:
+    # More documents first; among equals the alphabetically first host, so ties at the cut
+    # never depend on the runner. Negated code points plus a sentinel invert string order.
+    return kv[1], tuple(-ord(c) for c in kv[0]) + (1,)
+
+
+class TopDomains(beam.PTransform):
+    """doc_summary tuples -> one list of the TOP_DOMAINS (host, documents), most first.
+    Hosts are summed per key across workers first, so no worker holds every host."""
+
+    def __init__(self, n: int = TOP_DOMAINS) -> None:
+        super().__init__()
+        self.n = n
+
+    def expand(self, summaries):
+        return (
+            summaries
+            | "Host" >> beam.Map(lambda s: (s[3], 1))
+            | "PerHost" >> beam.CombinePerKey(sum)
+            | "Top" >> beam.combiners.Top.Of(self.n, key=_rank)
+        )
+
+
+def with_top_domains(summary: dict, top: list[tuple[str, int]]) -> dict:
+    out = dict(summary)
+    out["top_domains"] = [[h, n] for h, n in sorted(top, key=_rank, reverse=True)]
+    return out
 
 
 def _log_bucket(n: int) -> int:

@@ -1,19 +1,28 @@
-"""Deterministic, atomic WebDataset tar writing through Beam's filesystems (local, gs://, s3://).
+"""Deterministic WebDataset tar writing, streamed, through Beam's filesystems.
 
-A shard is written under a temporary name and renamed once complete, so a reader never sees a
-partial shard under its final name, and a killed build rerun overwrites it with the same bytes.
+A group of samples is spooled to a local temporary file as it arrives (bounded memory: only a
+small index of key, offset and sizes stays in memory), the index is sorted by key, and each
+part is streamed from the spool into a tar published by ``atomic_output``: a reader never
+sees a partial shard under its final name, and a killed build rerun writes the same bytes.
+Members carry mtime 0, mode 0644 and no owner; within a sample the json member comes first.
 """
 
 from __future__ import annotations
 
 import io
 import tarfile
-from collections.abc import Iterable, Iterator
+import tempfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import IO, NamedTuple
 
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.outputs.atomic import write_atomic
+from pipeline.outputs import faults
+from pipeline.outputs.atomic import atomic_output
+
+Sample = tuple[str, dict[str, bytes]]
 
 
 @dataclass
@@ -23,60 +32,110 @@ class ShardInfo:
     bytes: int
 
 
+class _Entry(NamedTuple):
+    """Where one spooled sample lies. Sorted by key; the crc orders (never expected) equal
+    keys by content, so the order never depends on arrival."""
+
+    key: str
+    crc: int
+    offset: int
+    sizes: tuple[tuple[str, int], ...]
+    payload: int
+
+
 def _member_order(ext: str) -> tuple[int, str]:
     # The metadata member first, so a streaming reader learns the sample before its images.
     return (0 if ext == "json" else 1, ext)
 
 
-def tar_bytes(samples: Iterable[tuple[str, dict[str, bytes]]]) -> bytes:
-    """Pack (key, {ext: bytes}) samples into one tar, byte-for-byte reproducible."""
+def _tar_info(name: str, size: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mtime = 0
+    info.mode = 0o644
+    info.uname = info.gname = ""
+    return info
+
+
+def _check_key(key: str) -> None:
+    if "." in key:
+        raise ValueError(f"sample key {key!r} contains a dot")
+
+
+def tar_bytes(samples: Iterable[Sample]) -> bytes:
+    """Pack (key, {ext: bytes}) samples, in the order given, into one tar held in memory
+    (small inputs and tests; shards are streamed by ``write_group``)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for key, members in samples:
-            if "." in key:
-                raise ValueError(f"sample key {key!r} contains a dot")
+            _check_key(key)
             for ext in sorted(members, key=_member_order):
                 data = members[ext]
-                info = tarfile.TarInfo(f"{key}.{ext}")
-                info.size = len(data)
-                info.mtime = 0
-                info.mode = 0o644
-                info.uname = info.gname = ""
-                tar.addfile(info, io.BytesIO(data))
+                tar.addfile(_tar_info(f"{key}.{ext}", len(data)), io.BytesIO(data))
     return buf.getvalue()
 
 
-def split_parts(
-    samples: list[tuple[str, dict[str, bytes]]], max_samples: int, max_bytes: int
-) -> Iterator[list[tuple[str, dict[str, bytes]]]]:
-    """Cut sorted samples into consecutive parts bounded by count and payload bytes."""
-    part: list[tuple[str, dict[str, bytes]]] = []
+def spool_samples(samples: Iterable[Sample], spool: IO[bytes]) -> list[_Entry]:
+    """Append every sample's members to ``spool``; return the index sorted by key."""
+    index = []
+    for key, members in samples:
+        _check_key(key)
+        offset = spool.tell()
+        sizes = []
+        crc = 0
+        for ext in sorted(members, key=_member_order):
+            data = members[ext]
+            spool.write(data)
+            crc = zlib.crc32(ext.encode(), zlib.crc32(data, crc))
+            sizes.append((ext, len(data)))
+        index.append(_Entry(key, crc, offset, tuple(sizes), sum(n for _, n in sizes)))
+    index.sort()
+    return index
+
+
+def split_parts(index: list[_Entry], max_samples: int, max_bytes: int
+                ) -> Iterator[list[_Entry]]:
+    """Cut sorted entries into consecutive parts bounded by count and payload bytes."""
+    part: list[_Entry] = []
     size = 0
-    for sample in samples:
-        n = sum(len(v) for v in sample[1].values())
+    for entry in index:
+        n = entry.payload
         if part and (len(part) >= max_samples or size + n > max_bytes):
             yield part
             part, size = [], 0
-        part.append(sample)
+        part.append(entry)
         size += n
     if part:
         yield part
 
 
-def write_bucket(
+def stream_tar(entries: list[_Entry], spool: IO[bytes], out: IO[bytes]) -> None:
+    """Write the entries' members, read back from the spool, as one tar onto ``out``."""
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for entry in entries:
+            spool.seek(entry.offset)
+            for ext, size in entry.sizes:
+                # addfile copies exactly `size` bytes from the spool's current position.
+                tar.addfile(_tar_info(f"{entry.key}.{ext}", size), spool)
+
+
+def write_group(
     out_dir: str,
-    source: str,
-    bucket: int,
-    samples: Iterable[tuple[str, dict[str, bytes]]],
+    samples: Iterable[Sample],
+    name: Callable[[int], str],
     max_samples: int,
     max_bytes: int,
 ) -> list[ShardInfo]:
-    """Write one bucket's samples, sorted by key, as ``<source>-BBBBB-PPP.tar`` parts."""
-    ordered = sorted(samples, key=lambda s: s[0])
+    """Write one group's samples, sorted by key, as parts ``name(part_no)`` (relative paths).
+
+    The group is iterated once, lazily; memory holds the index, never the payload."""
     infos = []
-    for part_no, part in enumerate(split_parts(ordered, max_samples, max_bytes)):
-        rel = f"shards/{source}/{source}-{bucket:05d}-{part_no:03d}.tar"
-        data = tar_bytes(part)
-        write_atomic(FileSystems.join(out_dir, rel), data)
-        infos.append(ShardInfo(rel, len(part), len(data)))
+    with tempfile.TemporaryFile(prefix="m3w-spool-") as spool:
+        index = spool_samples(samples, spool)
+        for part_no, part in enumerate(split_parts(index, max_samples, max_bytes)):
+            rel = name(part_no)
+            with atomic_output(FileSystems.join(out_dir, rel),
+                               before_publish=lambda: faults.hit("after_tmp_shard")) as fh:
+                stream_tar(part, spool, fh)
+            infos.append(ShardInfo(rel, len(part), fh.count))
     return infos

@@ -10,7 +10,7 @@ and go to the candidates as a side input. The image is copied: it stays in its d
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -19,6 +19,7 @@ from apache_beam import pvalue
 
 from pipeline.rejects import REJECTS, make_reject
 from pipeline.sources.common import caption_rules
+from pipeline.stages.image_dedup import reiterable
 from schemas import Document, ImageNode, ImageTextPair, make_key
 from scrapers.captions import ALT_TEXT_FILTER, CaptionRules, check_caption, normalize_key
 
@@ -58,7 +59,8 @@ def _candidates(doc: Document, images: dict[str, bytes], scfg: dict[str, Any],
                 yield make_reject(STAGE, rid, ALT_TEXT_FILTER, v.reason or "unknown", v.value,
                                   node.src, f"{name}: {v.text[:200]}")
             continue
-        page = {"key": doc.key, "url": doc.url, "title": doc.title}
+        page = {"key": doc.key, "url": doc.url, "title": doc.title,
+                "source_file": doc.source_file}
         yield normalize_key(chosen[1]), {"doc": page, "node": node, "from": chosen[0],
                                          "caption": chosen[1], "jpeg": images[node.member]}
 
@@ -90,20 +92,32 @@ def pair_sample(c: dict[str, Any]) -> tuple[str, dict[str, bytes]]:
         key=key, caption=c["caption"], url=node.src, width=node.width, height=node.height,
         sha256=node.sha256, source=STAGE,
         meta={"document": doc["key"], "page_url": doc["url"], "page_title": doc["title"],
-              "text_from": c["from"], "member": node.member})
+              "text_from": c["from"], "member": node.member,
+              "source_file": doc["source_file"]})
     meta = json.dumps(asdict(pair), ensure_ascii=False, sort_keys=True).encode()
     return key, {"json": meta, "txt": c["caption"].encode(), "jpg": c["jpeg"]}
 
 
-def _split_shared(cand: tuple[str, dict[str, Any]], shared: dict[str, int]) -> Iterator[Any]:
-    text_key, c = cand
-    if text_key in shared:
-        node = c["node"]
-        yield pvalue.TaggedOutput(REJECTS, make_reject(
-            STAGE, f"{c['doc']['key']}#{node.member}", SHARED_FILTER, "shared_alt_text",
-            float(shared[text_key]), node.src, c["caption"][:200]))
-        return
-    yield pair_sample(c)
+_COUNT, _CANDIDATE = 0, 1
+
+
+def _split_shared(item: tuple[str, Iterable[tuple[int, Any]]], limit: int) -> Iterator[Any]:
+    """(text key, tagged [image count and candidates]) -> samples, or rejects when the text is
+    shared by more than ``limit`` images. Two lazy passes: find the count, then stream the
+    candidates (a text like "image" may be on millions of them)."""
+    text_key, tagged = item
+    tagged = reiterable(tagged)
+    count = next((v for tag, v in tagged if tag == _COUNT), 0)
+    for tag, c in tagged:
+        if tag != _CANDIDATE:
+            continue
+        if count > limit:
+            node = c["node"]
+            yield pvalue.TaggedOutput(REJECTS, make_reject(
+                STAGE, f"{c['doc']['key']}#{node.member}", SHARED_FILTER, "shared_alt_text",
+                float(count), node.src, c["caption"][:200]))
+        else:
+            yield pair_sample(c)
 
 
 class AltTextPairs(beam.PTransform):
@@ -117,18 +131,23 @@ class AltTextPairs(beam.PTransform):
         cands = kept | "Candidates" >> beam.ParDo(CandidatesFn(self.scfg)).with_outputs(
             REJECTS, main="pairs")
         limit = int(self.scfg.get("max_shared") or 0)
-        if limit:
-            shared = (
-                cands.pairs
-                | "TextImage" >> beam.Map(lambda kv: (kv[0], image_identity(kv[1]["node"])))
-                | "Distinct" >> beam.Distinct()
-                | "CountImages" >> beam.combiners.Count.PerKey()
-                | "OverShared" >> beam.Filter(lambda kv: kv[1] > limit)
-            )
-            shared_side = beam.pvalue.AsDict(shared)
-        else:
-            shared_side = beam.pvalue.AsDict(kept.pipeline | "NoShared" >> beam.Create([]))
-        out = cands.pairs | "Samples" >> beam.FlatMap(_split_shared, shared_side).with_outputs(
-            REJECTS, main="samples")
+        if not limit:
+            samples = cands.pairs | "Samples" >> beam.MapTuple(lambda _text, c: pair_sample(c))
+            return {"samples": samples, REJECTS: cands[REJECTS]}
+        # Images per text, combined before the shuffle; then one join by text.
+        counts = (
+            cands.pairs
+            | "TextImage" >> beam.Map(lambda kv: (kv[0], image_identity(kv[1]["node"])))
+            | "Distinct" >> beam.Distinct()
+            | "CountImages" >> beam.combiners.Count.PerKey()
+            | "TagCounts" >> beam.MapTuple(lambda text, n: (text, (_COUNT, n)))
+        )
+        out = (
+            (counts, cands.pairs | "TagCandidates" >> beam.MapTuple(
+                lambda text, c: (text, (_CANDIDATE, c))))
+            | "CountsAndCandidates" >> beam.Flatten()
+            | "ByText" >> beam.GroupByKey()
+            | "Samples" >> beam.FlatMap(_split_shared, limit).with_outputs(REJECTS, main="samples")
+        )
         rejects = (cands[REJECTS], out[REJECTS]) | "AllRejects" >> beam.Flatten()
         return {"samples": out.samples, REJECTS: rejects}

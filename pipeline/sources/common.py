@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import glob
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
 from apache_beam import pvalue
 
-from pipeline.outputs.shards import WriteShards
+from pipeline.outputs.shards import DEFAULT_BUCKETS_PER_INPUT, WriteShards
 from pipeline.rejects import REJECTS, make_reject
+from pipeline.sources.files import BEAM, expand_patterns
 from scrapers.captions import CAPTION_FILTER, CaptionRules, check_caption, rules_from
 from scrapers.pair_lists import ListOptions, PairItem, iter_items
 
@@ -99,16 +98,9 @@ def caption_rules(scfg: dict[str, Any]) -> CaptionRules:
 
 
 def expand_inputs(patterns: list[str]) -> tuple[list[str], list[str]]:
-    """(files and folders matched, patterns that matched nothing), both sorted."""
-    found: list[str] = []
-    missing: list[str] = []
-    for pat in patterns:
-        hits = sorted(glob.glob(pat)) if glob.has_magic(pat) else ([pat] if os.path.exists(pat)
-                                                                   else [])
-        found.extend(h for h in hits if h not in found)
-        if not hits:
-            missing.append(pat)
-    return sorted(found), sorted(missing)
+    """(files and folders matched, patterns that matched nothing), both sorted; any file
+    system Beam knows (local, gs://, s3://...)."""
+    return expand_patterns(patterns)
 
 
 class ReadItemsFn(beam.DoFn):
@@ -119,7 +111,7 @@ class ReadItemsFn(beam.DoFn):
 
     def process(self, path: str) -> Iterator[Any]:
         try:
-            yield from iter_items(path, self.opts)
+            yield from iter_items(path, self.opts, BEAM)
         except Exception as exc:  # a bad list must not stop the build; later rows are lost
             yield pvalue.TaggedOutput(REJECTS, make_reject(
                 self.stage, path, LIST_FILTER, f"error:{type(exc).__name__}",
@@ -179,4 +171,5 @@ def write_source(stage: str, samples: beam.PCollection, cfg: dict[str, Any], out
          | f"{stage}_WriteSummary" >> beam.Map(
              lambda s, st=stage: write_json(out_dir, f"stats/summary-{st}.json", s)))
     return samples | f"{stage}_Shards" >> WriteShards(
-        out_dir, stage, shard_cfg["max_samples"], shard_cfg["max_bytes"])
+        out_dir, stage, shard_cfg["max_samples"], shard_cfg["max_bytes"],
+        shard_cfg.get("buckets_per_input", DEFAULT_BUCKETS_PER_INPUT))

@@ -34,9 +34,10 @@ from apache_beam import pvalue
 
 from pipeline.outputs.shards import stable_bucket
 from pipeline.rejects import REJECTS, make_reject
+from pipeline.sources.files import BEAM
 from schemas import ImageTextPair, make_key
 from scrapers.images import ImageConfig, process_image
-from scrapers.netguard import NetGuard, system_resolver
+from scrapers.netguard import DNS_TIMEOUT, NetGuard, system_resolver
 from scrapers.pair_lists import PairItem
 
 STAGE = "image_text"
@@ -86,16 +87,16 @@ class LocalImageFn(beam.DoFn):
         try:
             data = item.data
             if data is None and item.path:
-                if not os.path.isfile(item.path):
+                size = BEAM.size(item.path)  # local disk or any store Beam can read
+                if size is None:
                     yield _emit(make_reject(STAGE, item.source_id, CHECK_FILTER, "missing",
                                             url=item.path))
                     return
-                size = os.path.getsize(item.path)
                 if self.icfg.max_bytes and size > self.icfg.max_bytes:
                     yield _emit(make_reject(STAGE, item.source_id, CHECK_FILTER,
                                             "too_large_bytes", float(size), item.path))
                     return
-                with open(item.path, "rb") as fh:
+                with BEAM.open(item.path) as fh:
                     data = fh.read()
             if data is None:
                 yield _emit(make_reject(STAGE, item.source_id, CHECK_FILTER, "no_media"))
@@ -114,12 +115,14 @@ class GuardFn(beam.DoFn):
     def __init__(self, fetch_cfg: dict[str, Any]) -> None:
         self.allow_private = bool(fetch_cfg.get("allow_private", False))
         self.allowed = list(fetch_cfg.get("allowed_networks") or [])
+        self.dns_timeout = float(fetch_cfg.get("dns_timeout") or DNS_TIMEOUT)
         self._guard: NetGuard | None = None
 
     def setup(self) -> None:
         resolve = lru_cache(maxsize=65536)(lambda host, port: tuple(system_resolver(host, port)))
         self._guard = NetGuard(self.allow_private, self.allowed,
-                               resolver=lambda h, p: list(resolve(h, p)))
+                               resolver=lambda h, p: list(resolve(h, p)),
+                               dns_timeout=self.dns_timeout)
 
     def process(self, item: PairItem) -> Iterator[Any]:
         assert self._guard is not None

@@ -2,8 +2,10 @@
 
 Each worker keeps one decoding child process (scrapers.video.DecodeWorker): a clip that takes
 longer than `decode_timeout` has that process killed and becomes a `timeout` reject, so a
-hostile or broken file can never hang the build. Clips given by URL are fetched with the
-project's fetcher, which refuses private addresses unless the `fetch:` section allows them.
+hostile or broken file can never hang the build. Clips on an object store (gs://, s3://...)
+are copied to a local temporary file first, streamed, since the decoder reads a local path.
+Clips given by URL are fetched with the project's fetcher, which refuses private addresses
+unless the `fetch:` section allows them.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import apache_beam as beam
 from apache_beam import pvalue
 
 from pipeline.rejects import REJECTS, make_reject
+from pipeline.sources.files import BEAM
 from schemas import VideoTextPair, image_member, make_key
 from scrapers.pair_lists import PairItem
+from scrapers.storage import is_local, local_path, staged_copy
 from scrapers.video import (
     VIDEO_FILTER,
     DecodeWorker,
@@ -105,8 +109,14 @@ class VideoFn(beam.DoFn):
                                          float(res.status) if res.status else None, where,
                                          res.detail)
             bad = check_size(len(body), self.vcfg)
+        elif item.path and is_local(item.path):
+            body = local_path(item.path)
+            bad = check_file(body, self.vcfg)  # also refuses FIFOs and devices
         elif item.path:
-            body, bad = item.path, check_file(item.path, self.vcfg)
+            size = BEAM.size(item.path)
+            if size is None:
+                return None, make_reject(STAGE, rid, VIDEO_FILTER, "missing", url=where)
+            body, bad = item.path, check_size(size, self.vcfg)
         elif item.data is not None:
             body, bad = item.data, check_size(len(item.data), self.vcfg)
         else:
@@ -129,6 +139,16 @@ class VideoFn(beam.DoFn):
         if source is None:
             yield pvalue.TaggedOutput(REJECTS, rej)
             return
+        staged = None
+        if isinstance(source, str) and not is_local(source):
+            source = staged = staged_copy(BEAM, source, self.vcfg.max_bytes, "m3w-clip-")
+        try:
+            yield from self._decode(item, source)
+        finally:
+            if staged is not None:
+                os.unlink(staged)
+
+    def _decode(self, item: PairItem, source: str | bytes) -> Iterator[Any]:
         assert self._worker is not None
         res = self._worker.decode(source, self.vcfg)
         if not res.ok:

@@ -25,18 +25,20 @@ def text_index(dcfg: dict[str, Any]):
     if not dcfg["eval_texts"]:
         return None
     from filters.decontam import EvalTextIndex
+    from pipeline.sources.files import BEAM
 
     return EvalTextIndex.from_paths(list(dcfg["eval_texts"]), n=dcfg["ngram"],
-                                    min_words=dcfg["min_words"])
+                                    min_words=dcfg["min_words"], storage=BEAM)
 
 
 def image_index(dcfg: dict[str, Any]):
     if not dcfg["eval_images"]:
         return None
     from filters.decontam import EvalImageIndex
+    from pipeline.sources.files import BEAM
 
     return EvalImageIndex.from_paths(list(dcfg["eval_images"]),
-                                     max_distance=dcfg["max_distance"])
+                                     max_distance=dcfg["max_distance"], storage=BEAM)
 
 
 class DecontamTextFn(beam.DoFn):

@@ -59,6 +59,8 @@ def extract_record(rec: WebRecord, cfg: dict[str, Any]) -> tuple[Document | None
     doc.key = key
     doc.url = rec.url
     doc.crawl_date = rec.date
+    if rec.meta:  # e.g. the URL a list asked for, when the page came from a redirect
+        doc.meta.update(rec.meta)
     doc.source_file = rec.source
     doc.source_offset = rec.offset
     return doc, rejects

@@ -5,6 +5,7 @@ dropped, so thresholds can be tuned on real data before they are applied."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +39,9 @@ def filter_set(cfg: dict[str, Any]) -> FilterSet:
 
 def filter_document(doc: Document, fs: FilterSet) -> tuple[Document | None, list[Reject]]:
     """Apply node then document filters: (kept document or None, rejects). In tag_only mode
-    measures go to ``doc.meta["filters"]`` and nothing is dropped."""
+    measures go to ``doc.meta["filters"]`` and nothing is dropped. ``doc`` itself is never
+    changed (Beam may hand the same object to another consumer or to a retried bundle): the
+    kept document is a copy."""
     from filters.text_stats import TextItem
 
     rejects: list[Reject] = []
@@ -64,7 +67,7 @@ def filter_document(doc: Document, fs: FilterSet) -> tuple[Document | None, list
         rejects.append(Reject(doc.key, FILTER_STAGE, TEXT_LEFT_FILTER, "no_text_left", 0.0,
                               doc.url))
         return None, rejects
-    doc.nodes = nodes
+    doc = dataclasses.replace(doc, nodes=nodes, meta=dict(doc.meta))
     if fs.document:
         drop, measured = run_filters(fs.document, TextItem(doc.text, doc.url), fs.tag_only)
         tags.update(measured)

@@ -1,24 +1,40 @@
 """Images: join each document's image URLs with images stored in the WARCs, fetch the rest,
 decode and check them, then put the survivors back into their documents.
 
-Each distinct URL is resolved once (one fetch, one decode) whatever the number of documents
-that use it; the outcome is then fanned back out to every (document, position) asking for it.
+Data flow, built so that no step holds a popular URL's requests or a host's URLs in memory:
+
+1. One combine per URL gives the number of documents using it (each document names a URL
+   once) and one stored payload, the one of the smallest source id: a badge on ten million
+   pages, stored in a thousand WARCs, is one number and one payload, never a group. URLs over
+   ``dedup.image_urls.max_documents`` are condemned (``too_common``) right there: their
+   payload goes no further, nothing is decoded or fetched.
+2. Each distinct URL is resolved once (one decode, at most one fetch), whatever the number of
+   documents using it. URLs to fetch are keyed by host and grouped, so one worker fetches all
+   of a host's URLs with one fetcher: its rate limiter and robots.txt cache then hold for the
+   whole cluster, not per worker. A host's URLs are read lazily and fetched through one thread
+   pool per worker, a bounded window of fetches in flight.
+3. Outcomes fan back out to every (document, position) asking for them by a join whose
+   requests side is read lazily, then documents are reassembled.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urldefrag, urlsplit, urlunsplit
 
 import apache_beam as beam
 from apache_beam import pvalue
+from apache_beam.utils.shared import Shared
+from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline import progress
 from pipeline.rejects import REJECTS
-from pipeline.stages.image_dedup import IMAGE_DEDUP_REASONS, DuplicateImages
+from pipeline.stages.image_dedup import IMAGE_DEDUP_REASONS, DuplicateImages, reiterable
 from schemas import Document, ImageNode, Reject, TextNode, image_member
 from scrapers.warc_read import WebRecord
 
@@ -29,6 +45,10 @@ MAX_IMAGES_FILTER = "max_images/v1"
 URL_COUNT_FILTER = "image_url_count/v1"  # a URL used by too many pages: a logo, a banner
 URL_COUNT_REASONS = ("too_common",)
 PRE_FETCH_FILTERS = ("image_url",)  # image filters that need only the URL run before fetching
+# Stage "image", filter MIN_IMAGES_FILTER: a checked, stored image whose document was then
+# dropped for too few images, so every image node ends in exactly one place.
+DOCUMENT_DROPPED_REASONS = ("document_dropped",)
+_FETCH = "fetch"  # tagged output: (host, (url, n_docs)) left to fetch
 
 
 @dataclass
@@ -57,13 +77,74 @@ def normalize_url(url: str) -> str:
     return urlunsplit((p.scheme.lower(), p.netloc.lower(), p.path or "/", p.query, ""))
 
 
-def image_requests(doc: Document) -> Iterator[tuple[str, tuple[str, int]]]:
+def image_requests(doc: Document) -> Iterator[tuple[str, tuple[str, int, str]]]:
+    """(url, (doc key, position, crawl rank)) for each image node; the rank orders image
+    duplicates like documents: newest crawl first, then key."""
+    from pipeline.stages.dedup import rank  # here: dedup imports this module
+
+    order = rank(doc)
     for i, img in enumerate(doc.images):
-        yield normalize_url(img.src), (doc.key, i)
+        yield normalize_url(img.src), (doc.key, i, order)
 
 
-def warc_image(rec: WebRecord) -> tuple[str, tuple[str, bytes | None, str | None]]:
-    return normalize_url(rec.url), (rec.source_id, rec.payload, rec.reason)
+def document_urls(doc: Document) -> Iterator[tuple[str, None]]:
+    """(url, None) once per distinct URL of a document: one document using it."""
+    for url in {normalize_url(img.src) for img in doc.images}:
+        yield url, None
+
+
+def stored_payload(rec: WebRecord) -> Iterator[tuple[str, tuple[str, bytes]]]:
+    """(url, (source id, bytes)) of a WARC image record with a payload."""
+    if rec.payload:
+        yield normalize_url(rec.url), (rec.source_id, rec.payload)
+
+
+Stored = tuple[str, bytes] | None
+Facts = tuple[int, Stored]  # (documents using the URL, the payload of the smallest source)
+
+
+class UrlFacts(beam.CombineFn):
+    """Per URL: the number of documents using it (one None per document) and the
+    (source id, payload) of the smallest source id among the WARC records storing it. A
+    combine: never a list, however popular the URL or however many WARCs store it."""
+
+    def create_accumulator(self) -> Facts:
+        return 0, None
+
+    def add_input(self, acc: Facts, item: tuple[str, bytes] | None) -> Facts:
+        n, stored = acc
+        if item is None:
+            return n + 1, stored
+        return n, item if stored is None or item < stored else stored
+
+    def merge_accumulators(self, accs: Iterable[Facts]) -> Facts:
+        n, stored = 0, None
+        for m, other in accs:
+            n += m
+            if other is not None and (stored is None or other < stored):
+                stored = other
+        return n, stored
+
+    def extract_output(self, acc: Facts) -> Facts:
+        return acc
+
+
+def url_host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
+def host_parallelism(fcfg: dict[str, Any], threads: int) -> int:
+    """Fetches of one host in flight at once. Each reserves the host's next free slot when it
+    starts, so the k-th waits (k - 1) intervals: cap k so that wait stays within half the
+    per-URL deadline (else polite waits turn into timeouts)."""
+    interval = float(fcfg.get("per_host_interval", 1.0))
+    if interval <= 0:
+        return threads
+    deadline = float(fcfg.get("deadline", 30.0))
+    return max(1, min(threads, int(deadline / (2 * interval))))
 
 
 def check_image(data: bytes, origin: str, image_cfg: dict[str, Any],
@@ -81,12 +162,30 @@ def check_image(data: bytes, origin: str, image_cfg: dict[str, Any],
     return checks.after_decode(out, res, url) if checks is not None else out
 
 
+class _EvalImages:
+    """Holds the evaluation-image index (or None) for Shared, which needs an object it can
+    reference weakly."""
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+
+
+def eval_images(dcfg: dict[str, Any], shared: Shared | None = None) -> _EvalImages:
+    """The read-only evaluation-image index, built once per worker process when ``shared``
+    is given (every DoFn instance of the process then holds the same one)."""
+    from pipeline.stages.decontam import image_index
+
+    if shared is None or not dcfg["eval_images"]:
+        return _EvalImages(image_index(dcfg))
+    tag = repr((list(dcfg["eval_images"]), dcfg["max_distance"]))
+    return shared.acquire(lambda: _EvalImages(image_index(dcfg)), tag=tag)
+
+
 class ImageChecks:
     """The image filters of a build config, its URL-count limit and its evaluation images."""
 
-    def __init__(self, cfg: dict[str, Any]) -> None:
+    def __init__(self, cfg: dict[str, Any], shared: Shared | None = None) -> None:
         from filters.base import enabled_filters
-        from pipeline.stages.decontam import image_index
 
         made = enabled_filters(cfg["filters"]["image"])
         self.pre = [f for f in made if f.key in PRE_FETCH_FILTERS]
@@ -94,7 +193,8 @@ class ImageChecks:
         self.tag_only = cfg["filters"]["tag_only"]
         ucfg = cfg["dedup"]["image_urls"]
         self.max_url_docs = ucfg["max_documents"] if ucfg["enabled"] else 0
-        self.eval_index = image_index(cfg["decontam"])
+        self._eval = eval_images(cfg["decontam"], shared)  # kept: Shared holds it weakly
+        self.eval_index = self._eval.index
 
     def _run(self, filters: list[Any], facts: Any, out: ImageOutcome) -> ImageOutcome:
         from filters.base import run_filters
@@ -137,74 +237,168 @@ class ImageChecks:
         return out
 
 
-class ResolveImagesFn(beam.DoFn):
-    """(url, {'req': [(doc_key, idx)], 'warc': [(source_id, payload, reason)]}) batches
-    -> (doc_key, (idx, ImageOutcome)). Fetches run in a thread pool per batch."""
+def _merge_tags(early: ImageOutcome | None, out: ImageOutcome) -> ImageOutcome:
+    """tag_only: the URL-stage measures join those of the decoded image."""
+    if early is not None and early.tags and out.ok:
+        out.tags = dict(early.tags, **(out.tags or {}))
+    return out
 
-    def __init__(self, cfg: dict[str, Any]) -> None:
-        self.cfg = cfg
-        self._fetcher = None
+
+def _error(exc: Exception) -> ImageOutcome:
+    return ImageOutcome(False, "http", f"error:{type(exc).__name__}", CHECK_FILTER,
+                        detail=str(exc)[:300])
+
+
+class TriageFn(beam.DoFn):
+    """(url, (n_docs, (source_id, payload) or None)) -> (url, ImageOutcome) for URLs resolved
+    without the network (condemned by the URL alone, or decoded from the WARC payload), and
+    (host, (url, n_docs)) on _FETCH for the rest."""
+
+    def __init__(self, cfg: dict[str, Any], shared: Shared | None = None) -> None:
+        self.cfg, self._shared = cfg, shared
         self._checks: ImageChecks
 
     def setup(self) -> None:
-        if self.cfg["fetch"]["enabled"]:
-            from pipeline.stages.fetching import make_fetcher
+        self._checks = ImageChecks(self.cfg, self._shared)
 
-            self._fetcher = make_fetcher(self.cfg["fetch"])
-        self._checks = ImageChecks(self.cfg)
-
-    def _resolve(self, url: str, n_docs: int,
-                 stored: list[tuple[str, bytes | None, str | None]]) -> ImageOutcome:
+    def process(self, item: tuple[str, Facts]) -> Iterator[Any]:
+        url, (n_docs, stored) = item
         try:
-            checks = self._checks
-            early = checks.before_fetch(url, n_docs)
+            early = self._checks.before_fetch(url, n_docs)
             if early is not None and not early.ok:
-                return early  # condemned by its URL: never fetched
-            out = self._fetch_and_check(url, stored, checks)
-            if early is not None and early.tags and out.ok:
-                out.tags = dict(early.tags, **(out.tags or {}))
-            return out
+                out = early  # condemned by its URL: never decoded or fetched
+            elif stored is not None:
+                out = _merge_tags(early, check_image(stored[1], "warc", self.cfg["images"],
+                                                     url, self._checks))
+            elif not self.cfg["fetch"]["enabled"]:
+                out = ImageOutcome(False, "http", "not_in_warc", FETCH_FILTER)
+            else:
+                yield pvalue.TaggedOutput(_FETCH, (url_host(url), (url, n_docs)))
+                return
         except Exception as exc:  # a bad image must never stop the build
-            return ImageOutcome(False, "http", f"error:{type(exc).__name__}", CHECK_FILTER,
-                                detail=str(exc)[:300])
+            out = _error(exc)
+        progress.add("images_resolved")
+        yield url, out
 
-    def _fetch_and_check(self, url: str, stored: list[tuple[str, bytes | None, str | None]],
-                         checks: ImageChecks) -> ImageOutcome:
-        usable = sorted((s for s in stored if s[1]), key=lambda s: s[0])
-        if usable:
-            return check_image(usable[0][1], "warc", self.cfg["images"], url, checks)
-        if self._fetcher is None:
-            return ImageOutcome(False, "http", "not_in_warc", FETCH_FILTER)
-        res = self._fetcher.fetch(url)
-        progress.add("images_fetched")
-        if res.error:
-            value = float(res.status) if res.status else None
-            return ImageOutcome(False, "http", res.error, FETCH_FILTER, value, res.detail[:300])
-        return check_image(res.body or b"", "http", self.cfg["images"], url, checks)
 
-    def process(self, batch: list[tuple[str, dict[str, Iterable[Any]]]]) -> Iterator[Any]:
-        wanted = [(url, list(g["req"]), list(g["warc"])) for url, g in batch if list(g["req"])]
-        threads = max(1, min(self.cfg["fetch"]["threads"], len(wanted)))
-        with ThreadPoolExecutor(threads) as pool:
-            outcomes = list(pool.map(
-                lambda w: self._resolve(w[0], len({k for k, _ in w[1]}), w[2]), wanted))
-        for (_url, reqs, _), outcome in zip(wanted, outcomes):
-            progress.add("images_resolved")
-            for doc_key, idx in reqs:
-                yield doc_key, (idx, outcome)
+class FetchHostFn(beam.DoFn):
+    """(host, lazy iterable of (url, n_docs)) -> (url, ImageOutcome), fetched and checked.
+
+    All of a host's URLs come in one call, so this worker's fetcher (its per-host rate
+    limiter and robots.txt cache) is the only one contacting the host. One thread pool per
+    DoFn instance (setup/teardown); fetches stay in flight across calls of a bundle, at most
+    2 x threads in all and host_parallelism() per host, and are drained in finish_bundle.
+    Results are emitted (and Beam metrics counted) on the bundle's thread, as Beam requires.
+
+    A very large host is fetched by one worker at its polite rate; splitting it over k keys
+    would need each key's fetcher to space requests k intervals apart, for the same total
+    rate, so it is not split.
+    """
+
+    def __init__(self, cfg: dict[str, Any], shared: Shared | None = None) -> None:
+        self.cfg, self._shared = cfg, shared
+        self._pool: ThreadPoolExecutor | None = None
+        self._window: deque[tuple[Future, str, str, Any, Any]] = deque()
+        self._in_flight: Counter[str] = Counter()
+
+    def setup(self) -> None:
+        from pipeline.stages.fetching import make_fetcher
+
+        fcfg = self.cfg["fetch"]
+        self._threads = max(1, int(fcfg["threads"]))
+        self._per_host = host_parallelism(fcfg, self._threads)
+        self._fetcher = make_fetcher(fcfg)
+        self._checks = ImageChecks(self.cfg, self._shared)
+        self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="image-fetch")
+
+    def start_bundle(self) -> None:
+        self._window = deque()
+        self._in_flight = Counter()
+
+    def _resolve(self, url: str, n_docs: int) -> tuple[ImageOutcome, bool]:
+        """Runs in a pool thread: (outcome, whether a request was made). Never raises."""
+        try:
+            early = self._checks.before_fetch(url, n_docs)  # tag_only measures, if any
+            res = self._fetcher.fetch(url)
+            if res.error:
+                value = float(res.status) if res.status else None
+                return ImageOutcome(False, "http", res.error, FETCH_FILTER, value,
+                                    res.detail[:300]), True
+            out = check_image(res.body or b"", "http", self.cfg["images"], url, self._checks)
+            return _merge_tags(early, out), True
+        except Exception as exc:
+            return _error(exc), False
+
+    def _emit(self) -> WindowedValue:
+        future, host, url, window, timestamp = self._window.popleft()
+        self._in_flight[host] -= 1
+        if not self._in_flight[host]:
+            del self._in_flight[host]
+        outcome, fetched = future.result()
+        if fetched:
+            progress.add("images_fetched")
+        progress.add("images_resolved")
+        return WindowedValue((url, outcome), timestamp, [window])
+
+    def process(self, item: tuple[str, Iterable[tuple[str, int]]],
+                window: Any = beam.DoFn.WindowParam,
+                timestamp: Any = beam.DoFn.TimestampParam) -> Iterator[WindowedValue]:
+        assert self._pool is not None
+        host, urls = item
+        for url, n_docs in urls:  # lazily: a host may have millions
+            while self._window and (len(self._window) >= 2 * self._threads
+                                    or self._in_flight[host] >= self._per_host):
+                yield self._emit()  # the oldest first: other hosts' fetches are older
+            future = self._pool.submit(self._resolve, url, n_docs)
+            self._window.append((future, host, url, window, timestamp))
+            self._in_flight[host] += 1
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        while self._window:
+            yield self._emit()
+
+    def teardown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def too_common_outcome(url: str, n_docs: int) -> tuple[str, ImageOutcome]:
+    progress.add("images_resolved")
+    return url, ImageOutcome(False, "http", "too_common", URL_COUNT_FILTER, float(n_docs))
+
+
+_OUTCOME, _REQUEST = 0, 1
+
+
+def fan_out(item: tuple[str, Iterable[tuple[int, Any]]]
+            ) -> Iterator[tuple[str, tuple[int, ImageOutcome, str]]]:
+    """(url, tagged [outcome and requests]) -> (doc key, (position, outcome, rank)) per
+    request. Two lazy passes over the group: find the one outcome, then stream the requests
+    (a too-common URL may have millions)."""
+    tagged = reiterable(item[1])
+    outcome = next((v for tag, v in tagged if tag == _OUTCOME), None)
+    if outcome is None:
+        # Assembly rejects the positions as missing_outcome
+        return
+    for tag, value in tagged:
+        if tag == _REQUEST:
+            doc_key, idx, order = value
+            yield doc_key, (idx, outcome, order)
 
 
 def assemble(doc: Document, outcomes: dict[int, ImageOutcome], image_cfg: dict[str, Any],
              duplicates: dict[int, tuple[int, str, str, float]] | None = None,
              tag_only: bool = False) -> tuple[Document | None, dict[str, bytes], list[Reject]]:
     """Put checked images back at their places; drop failed and duplicate ones; apply the
-    per-page counts. In tag_only mode duplicates and image filter measures go to the meta."""
+    per-page counts. In tag_only mode duplicates and image filter measures go to the meta.
+    ``doc`` is left as it is (Beam inputs are immutable): the result is a new Document."""
     duplicates = duplicates or {}
     tags: dict[str, Any] = {}
     nodes: list[Any] = []
     members: dict[str, bytes] = {}
     rejects: list[Reject] = []
-    stored = 0
+    stored: list[ImageNode] = []
     cap = image_cfg["max_per_document"]
     img_idx = 0
     for node in doc.nodes:
@@ -214,7 +408,7 @@ def assemble(doc: Document, outcomes: dict[int, ImageOutcome], image_cfg: dict[s
         o = outcomes.get(img_idx) or ImageOutcome(False, "http", "missing_outcome")
         dup = duplicates.get(img_idx)
         if o.tags:
-            tags[str(img_idx)] = o.tags
+            tags[str(img_idx)] = dict(o.tags)
         if dup is not None and o.ok:
             _, dup_filter, survivor, dist = dup
             if tag_only:
@@ -227,43 +421,50 @@ def assemble(doc: Document, outcomes: dict[int, ImageOutcome], image_cfg: dict[s
             rejects.append(Reject(doc.key, "image", o.filter, o.reason or "unknown", o.value,
                                   node.src, o.detail))
             continue
-        if cap and stored >= cap:
+        if cap and len(stored) >= cap:
             rejects.append(Reject(doc.key, "image", MAX_IMAGES_FILTER, "over_max_per_document",
-                                  float(stored + 1), node.src))
+                                  float(len(stored) + 1), node.src))
             continue
-        member = image_member(stored)
+        member = image_member(len(stored))
         members[member] = o.jpeg or b""
-        nodes.append(ImageNode(src=node.src, alt=node.alt, caption=node.caption, width=o.width,
-                               height=o.height, member=member, sha256=o.sha256))
-        stored += 1
-    if stored < image_cfg["min_per_document"]:
+        stored.append(ImageNode(src=node.src, alt=node.alt, caption=node.caption,
+                                width=o.width, height=o.height, member=member,
+                                sha256=o.sha256))
+        nodes.append(stored[-1])
+    if len(stored) < image_cfg["min_per_document"]:
+        # The images it had stored leave with it, each counted once in the image funnel.
+        rejects += [Reject(doc.key, "image", MIN_IMAGES_FILTER, DOCUMENT_DROPPED_REASONS[0],
+                           float(len(stored)), n.src) for n in stored]
         rejects.append(Reject(doc.key, "document", MIN_IMAGES_FILTER, "too_few_images",
-                              float(stored), doc.url))
+                              float(len(stored)), doc.url))
         return None, {}, rejects
-    doc.nodes = nodes
+    meta = dict(doc.meta)
     if tags:
-        doc.meta["image_filters"] = tags
-    return doc, members, rejects
+        meta["image_filters"] = tags
+    return dataclasses.replace(doc, nodes=nodes, meta=meta), members, rejects
 
 
 class AssembleFn(beam.DoFn):
+    """(doc key, {'doc': [Document], 'img': [(position, outcome, rank)], 'dup': [mark]}) ->
+    (Document, {member: jpeg}) and rejects. Groups hold one document's images only."""
+
     def __init__(self, image_cfg: dict[str, Any], tag_only: bool = False) -> None:
         self.image_cfg, self.tag_only = image_cfg, tag_only
 
     def process(self, item: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
         _key, groups = item
-        docs = list(groups["doc"])
-        if not docs:
+        doc = next(iter(groups["doc"]), None)
+        if doc is None:
             return
-        outcomes = dict(groups["img"])
+        outcomes = {value[0]: value[1] for value in groups["img"]}
         duplicates = {mark[0]: mark for mark in groups.get("dup", ())}
-        doc, members, rejects = assemble(docs[0], outcomes, self.image_cfg, duplicates,
-                                         self.tag_only)
+        kept, members, rejects = assemble(doc, outcomes, self.image_cfg, duplicates,
+                                          self.tag_only)
         for r in rejects:
             yield pvalue.TaggedOutput(REJECTS, r)
-        if doc is not None:
+        if kept is not None:
             progress.add("documents_kept")
-            yield doc, members
+            yield kept, members
 
 
 class ResolveImages(beam.PTransform):
@@ -275,23 +476,48 @@ class ResolveImages(beam.PTransform):
 
     def expand(self, inputs):
         docs, warc_images = inputs
-        requests = docs | "ImageRequests" >> beam.FlatMap(image_requests)
-        stored = warc_images | "StoredImages" >> beam.Map(warc_image)
+        cfg = self.cfg
+        tag_only = cfg["filters"]["tag_only"]
+        ucfg = cfg["dedup"]["image_urls"]
+        limit = ucfg["max_documents"] if ucfg["enabled"] and not tag_only else 0
+        shared = Shared()  # one evaluation-image index per worker process
+
+        # One combine gives each URL its document count and one stored payload.
+        facts = (
+            (docs | "DocumentUrls" >> beam.FlatMap(document_urls),
+             warc_images | "StoredImages" >> beam.FlatMap(stored_payload))
+            | "UrlsAndPayloads" >> beam.Flatten()
+            | "UrlFacts" >> beam.CombinePerKey(UrlFacts())
+        )
+        # 0: used by no document; 1: used by more than the limit; 2: to resolve.
+        by_use = facts | "ByUse" >> beam.Partition(
+            lambda kv, _: 0 if not kv[1][0] else 1 if limit and kv[1][0] > limit else 2, 3)
+        too_common = by_use[1] | "TooCommon" >> beam.MapTuple(
+            lambda url, f: too_common_outcome(url, f[0]))  # its payload is dropped here
+        triaged = by_use[2] | "Triage" >> beam.ParDo(TriageFn(cfg, shared)).with_outputs(
+            _FETCH, main="done")
+        fetched = (
+            triaged[_FETCH]
+            | "ByHost" >> beam.GroupByKey()
+            | "FetchByHost" >> beam.ParDo(FetchHostFn(cfg, shared))
+        )
+        by_url = (too_common, triaged.done, fetched) | "UrlOutcomes" >> beam.Flatten()
         outcomes = (
-            {"req": requests, "warc": stored}
-            | "ByImageUrl" >> beam.CoGroupByKey()
-            | "BatchUrls" >> beam.BatchElements(min_batch_size=32, max_batch_size=128)
-            | "Resolve" >> beam.ParDo(ResolveImagesFn(self.cfg))
+            (by_url | "TagOutcomes" >> beam.Map(lambda kv: (kv[0], (_OUTCOME, kv[1]))),
+             docs | "ImageRequests" >> beam.FlatMap(image_requests)
+             | "TagRequests" >> beam.Map(lambda kv: (kv[0], (_REQUEST, kv[1]))))
+            | "OutcomesAndRequests" >> beam.Flatten()
+            | "ByImageUrl" >> beam.GroupByKey()
+            | "FanOut" >> beam.FlatMap(fan_out)
         )
         keyed_docs = docs | "KeyDocs" >> beam.Map(lambda d: (d.key, d))
         groups = {"doc": keyed_docs, "img": outcomes}
-        icfg = self.cfg["dedup"]["images"]
+        icfg = cfg["dedup"]["images"]
         if icfg["enabled"] and (icfg["exact"] or icfg["perceptual"]):
             groups["dup"] = outcomes | "DedupImages" >> DuplicateImages(icfg)
-        tag_only = self.cfg["filters"]["tag_only"]
         return (
             groups
             | "ByDocument" >> beam.CoGroupByKey()
-            | "Assemble" >> beam.ParDo(AssembleFn(self.cfg["images"], tag_only)).with_outputs(
+            | "Assemble" >> beam.ParDo(AssembleFn(cfg["images"], tag_only)).with_outputs(
                 REJECTS, main="kept")
         )

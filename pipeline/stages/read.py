@@ -1,20 +1,45 @@
-"""Beam sources: WARC/ARC files and URL lists, both ending as WebRecords."""
+"""Beam sources: WARC/ARC files and URL lists, both ending as WebRecords.
+
+`ReadInputs` returns ``{"records": WebRecords, "files": (path, records_read, ended_cleanly)}``:
+one files row per input file, counted by the reader where it reads, so the funnel can check
+records_read against the records that arrive downstream.
+
+- WARC/ARC files are read whole, one file per call (a gzip stream has no split points).
+  records_read counts every WebRecord yielded for the file, the one `error` record of a file
+  that breaks midway included; ended_cleanly is False after a read error, a corrupt stream or a
+  truncated record (scrapers.warc_read.ReadStatus).
+- URL lists are read in splits: text files by byte range (a line belongs to the split holding
+  its first byte), parquet files by row group. records_read is the number of URLs read (one
+  WebRecord each, after fetching); ended_cleanly is False when a split could not be read to
+  its end (then one `error` record stands for the rest of that split).
+- A file of unknown kind is one skipped record: (path, 1, True).
+
+Fetching is keyed by a hash of the URL's host into FETCH_GROUPS groups, so one worker (and one
+rate limiter) sees all of a host's requests; a group's URLs are streamed, never held whole, and
+fetched in batches of URL_BATCH. A host with many URLs is fetched at its per-host rate and
+holds up its group meanwhile: politeness, not the grouping, bounds how fast it goes. Each
+batch is archived as one WARC whose name is derived from the batch's sorted URLs, so a retried
+batch rewrites the same file. Fetched records carry the final URL after redirects
+(`meta["requested_url"]` keeps the one listed) and the crawl date (scrapers.fetch.crawl_date);
+the archived record has them as its WARC-Target-URI and WARC-Date.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+from urllib.parse import urlsplit
 
 import apache_beam as beam
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.pvalue import TaggedOutput
 
 from pipeline import progress
-from scrapers.warc_read import WebRecord, classify_payload, iter_records, mime_type
+from scrapers.warc_read import ReadStatus, WebRecord, classify_payload, iter_records, mime_type
 
 WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
 URL_LIST_SUFFIXES = (".txt", ".urls", ".parquet")
@@ -39,59 +64,197 @@ def check_inputs(patterns: list[str]) -> None:
             raise ValueError(f"--input {pattern}: no file matches")
 
 
+FILES = "files"  # the per-file counts output of ReadInputs
+SPLIT_BYTES = 64 << 20  # a text URL list is read in splits of this many bytes
+MAX_LINE = 64 << 10  # a longer line is cut (it is no usable URL; it still counts as one)
+FETCH_GROUPS = 1 << 16  # host-hash groups: the upper bound on parallel fetching
+URL_BATCH = 64  # URLs per fetch call, and per archived WARC
+
+
+def _error_record(path: str, offset: int, exc: BaseException) -> WebRecord:
+    return WebRecord(kind="skipped", url="", source=os.path.basename(path), offset=offset,
+                     reason="error", detail=f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _open(path: str) -> IO[bytes]:
+    # UNCOMPRESSED: warcio reads gzip members itself, and offsets must be file offsets.
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
 class ReadWarcFn(beam.DoFn):
+    """A WARC/ARC path -> its WebRecords, and one (path, records_read, ended_cleanly) row."""
+
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
 
-    def process(self, path: str) -> Iterator[WebRecord]:
-        # UNCOMPRESSED: warcio reads gzip members itself, and offsets must be file offsets.
+    def process(self, path: str) -> Iterator[Any]:
+        status = ReadStatus()
         try:
-            fh = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+            fh = _open(path)
         except Exception as exc:
-            yield WebRecord(kind="skipped", url="", source=os.path.basename(path), offset=0,
-                            reason="error", detail=f"{type(exc).__name__}: {exc}"[:500])
+            progress.add("records_read")
+            yield _error_record(path, 0, exc)
+            yield TaggedOutput(FILES, (path, 1, False))
             return
         with fh:
-            for rec in iter_records(fh, path, self.max_bytes):
+            for rec in iter_records(fh, path, self.max_bytes, status):
                 progress.add("records_read")
                 yield rec
+        yield TaggedOutput(FILES, (path, status.records, status.clean))
+
+
+# -- URL lists -------------------------------------------------------------------------------
+
+def url_list_splits(path: str, size: int, split_bytes: int = SPLIT_BYTES
+                    ) -> Iterator[tuple[str, int, int]]:
+    """(path, start, end) pieces of one URL list: byte ranges of a text file, row-group
+    ranges [start, end) of a parquet file (end -1: up to the last row group). Every file has
+    at least one piece, so every file gets its counts row."""
+    if path.lower().endswith(".parquet"):
+        yield path, 0, -1  # row groups are known once the footer is read: see split_parquet
+        return
+    step = max(1, split_bytes)
+    for start in range(0, max(size, 1), step):
+        yield path, start, min(start + step, max(size, 1))
+
+
+def _text_lines(fh: IO[bytes], start: int, end: int) -> Iterator[bytes]:
+    """Lines whose first byte lies in [start, end), each cut to MAX_LINE bytes."""
+    pos = start
+    if start > 0:
+        fh.seek(start - 1)
+        pos = start - 1 + _skip_line(fh)  # the line holding byte start-1 is the previous split's
+    else:
+        fh.seek(0)
+    while pos < end:
+        line = fh.readline(MAX_LINE)
+        if not line:
+            return
+        pos += len(line)
+        if not line.endswith(b"\n") and len(line) == MAX_LINE:
+            pos += _skip_line(fh)
+        yield line
+
+
+def _skip_line(fh: IO[bytes]) -> int:
+    """Read to just past the next newline (or the end); the bytes consumed."""
+    n = 0
+    while True:
+        part = fh.readline(MAX_LINE)
+        n += len(part)
+        if not part or part.endswith(b"\n"):
+            return n
+
+
+def _url_of(line: bytes) -> str | None:
+    text = line.decode("utf-8", "replace").strip()
+    return text if text and not text.startswith("#") else None
+
+
+class ReadUrlSplitFn(beam.DoFn):
+    """(path, start, end) -> its URLs; a (path, urls_read, clean) counts row per piece; an
+    unreadable piece also gives one `error` WebRecord (output "errors")."""
+
+    def process(self, split: tuple[str, int, int]) -> Iterator[Any]:
+        path, start, end = split
+        n = 0
+        try:
+            if path.lower().endswith(".parquet"):
+                urls: Iterable[str | None] = self._parquet(path, start, end)
+            else:
+                urls = self._text(path, start, end)
+            for url in urls:
+                if url:
+                    n += 1
+                    yield url
+        except Exception as exc:  # a bad list must not stop the build; its counts say so
+            progress.add("records_read")
+            yield TaggedOutput("errors", _error_record(path, start, exc))
+            yield TaggedOutput("counts", (path, (n + 1, False)))
+            return
+        yield TaggedOutput("counts", (path, (n, True)))
+
+    def _text(self, path: str, start: int, end: int) -> Iterator[str | None]:
+        with _open(path) as fh:
+            for line in _text_lines(fh, start, end):
+                yield _url_of(line)
+
+    def _parquet(self, path: str, start: int, end: int) -> Iterator[str | None]:
+        import pyarrow.parquet as pq
+
+        with _open(path) as fh:
+            pf = pq.ParquetFile(fh)
+            stop = pf.num_row_groups if end < 0 else min(end, pf.num_row_groups)
+            for group in range(start, stop):
+                for url in pf.read_row_group(group, columns=["url"]).column("url").to_pylist():
+                    yield url if isinstance(url, str) and url.strip() else None
+
+
+def split_parquet(split: tuple[str, int, int], groups_per_split: int = 1
+                  ) -> Iterator[tuple[str, int, int]]:
+    """A whole-file parquet piece -> one piece per row group (footer read only)."""
+    path, start, end = split
+    if not path.lower().endswith(".parquet") or end >= 0:
+        yield split
+        return
+    import pyarrow.parquet as pq
+
+    try:
+        with _open(path) as fh:
+            n = pq.ParquetFile(fh).num_row_groups
+    except Exception:  # unreadable: the reader reports it as an error piece
+        yield split
+        return
+    for g in range(0, max(n, 1), groups_per_split):
+        yield path, g, g + groups_per_split
+
+
+def _merge_counts(values: Iterable[tuple[int, bool]]) -> tuple[int, bool]:
+    n, clean = 0, True
+    for v_n, v_clean in values:
+        n, clean = n + v_n, clean and v_clean
+    return n, clean
 
 
 def read_url_list(path: str) -> list[str]:
-    """URLs from a text file (one per line, # comments) or a parquet file's `url` column."""
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
-        data = fh.read()
-    if path.lower().endswith(".parquet"):
-        import pyarrow.parquet as pq
-
-        table = pq.read_table(io.BytesIO(data), columns=["url"])
-        return [u for u in table.column("url").to_pylist() if u]
-    lines = data.decode("utf-8", "replace").splitlines()
-    return [s.strip() for s in lines if s.strip() and not s.lstrip().startswith("#")]
-
-
-URL_GROUPS = 4096
-URL_BATCH = 64
+    """Every URL of one list, in order (a small helper for tools and tests; the build reads
+    lists in splits with ReadUrlSplitFn)."""
+    fn = ReadUrlSplitFn()
+    size = FileSystems.match([path])[0].metadata_list[0].size_in_bytes
+    out: list[str] = []
+    for piece in url_list_splits(path, size):
+        for sub in split_parquet(piece):
+            out.extend(u for u in fn.process(sub) if isinstance(u, str))
+    return out
 
 
-def _url_group(url: str) -> int:
-    return int(hashlib.sha1(url.encode("utf-8", "replace")).hexdigest()[:8], 16) % URL_GROUPS
+# -- fetching --------------------------------------------------------------------------------
+
+def host_group(url: str, groups: int = FETCH_GROUPS) -> int:
+    """The fetch group of `url`: a stable hash of its host, so a host is fetched in one place."""
+    try:
+        host = (urlsplit(url.strip()).hostname or "").rstrip(".")
+    except ValueError:
+        host = ""
+    digest = hashlib.sha1(host.encode("utf-8", "replace")).digest()
+    return int.from_bytes(digest[:8], "big") % groups
 
 
-def _batches(group: tuple[int, Any]) -> Iterator[list[str]]:
-    # Batches depend only on the URLs, so archived WARC names are the same on a rerun.
-    urls = sorted(set(group[1]))
-    for i in range(0, len(urls), URL_BATCH):
-        yield urls[i : i + URL_BATCH]
+def archive_name(urls: list[str]) -> str:
+    """The WARC name of one fetch batch: derived from its sorted URLs only."""
+    return "fetch-" + hashlib.sha1("\n".join(sorted(urls)).encode()).hexdigest()[:16] + ".warc.gz"
 
 
 class FetchPagesFn(beam.DoFn):
-    """Fetch a batch of page URLs politely; optionally archive the responses to a WARC."""
+    """(group, URLs) -> one WebRecord per URL, fetched politely in batches of URL_BATCH; each
+    batch optionally archived to a WARC. The group is streamed, never held whole."""
 
-    def __init__(self, fetch_cfg: dict[str, Any], archive_dir: str | None, max_bytes: int):
+    def __init__(self, fetch_cfg: dict[str, Any], archive_dir: str | None, max_bytes: int,
+                 batch: int = URL_BATCH):
         self.fetch_cfg = fetch_cfg
         self.archive_dir = archive_dir
         self.max_bytes = max_bytes
+        self.batch = batch
         self._fetcher = None
 
     def setup(self) -> None:
@@ -99,54 +262,85 @@ class FetchPagesFn(beam.DoFn):
 
         self._fetcher = make_fetcher(self.fetch_cfg)
 
-    def process(self, batch: list[str]) -> Iterator[WebRecord]:
+    def process(self, group: tuple[int, Iterable[str]]) -> Iterator[WebRecord]:
+        batch: list[str] = []
+        for url in group[1]:
+            batch.append(url)
+            if len(batch) >= self.batch:
+                yield from self.fetch_batch(batch)
+                batch = []
+        if batch:
+            yield from self.fetch_batch(batch)
+
+    def fetch_batch(self, batch: list[str]) -> Iterator[WebRecord]:
         urls = sorted(batch)
-        results = list(self._fetcher.fetch_many(urls, threads=self.fetch_cfg["threads"]))
+        distinct = sorted(set(urls))
+        results = dict(zip(distinct, self._fetcher.fetch_many(  # type: ignore[union-attr]
+            distinct, threads=self.fetch_cfg["threads"])))
         offsets: dict[str, tuple[str, int]] = {}
         if self.archive_dir:
-            offsets = self._archive(urls, results)
-        for url, res in zip(urls, results):
+            offsets = self._archive(distinct, results)
+        seen: set[str] = set()
+        for url in urls:
             progress.add("records_read")
-            source, offset = offsets.get(url, (url, 0))
-            rec = WebRecord(kind="skipped", url=url, source=source, offset=offset,
-                            status=res.status, headers=dict(res.headers or {}))
-            if res.error:
-                rec.reason, rec.detail = f"fetch_{res.error}", res.detail[:500]
-                yield rec
+            res = results[url]
+            if url in seen:  # fetched once; a second record would repeat its source id
+                yield WebRecord(kind="skipped", url=url, source=url, offset=0, date=res.date,
+                                reason="duplicate_url", detail="named again in its batch")
                 continue
-            rec.content_type = rec.headers.get("content-type", "")
-            rec.mime = mime_type(rec.content_type)
-            body = res.body or b""
-            kind = classify_payload(rec.mime, res.final_url or url, body[:1024])
-            if kind != "html":
-                rec.reason, rec.detail = "non_html", rec.mime
-                yield rec
-                continue
-            rec.kind = "html"
-            if len(body) > self.max_bytes:
-                rec.reason = "too_large"
-            else:
-                rec.payload = body
-            yield rec
+            seen.add(url)
+            yield self._record(url, res, offsets)
 
-    def _archive(self, urls: list[str], results: list) -> dict[str, tuple[str, int]]:
+    def _record(self, url: str, res: Any, offsets: dict[str, tuple[str, int]]) -> WebRecord:
+        source, offset = offsets.get(url, (url, 0))
+        final = res.final_url or url
+        rec = WebRecord(kind="skipped", url=url, source=source, offset=offset, date=res.date,
+                        status=res.status, headers=dict(res.headers or {}))
+        if res.error:
+            if final != url:
+                rec.meta["final_url"] = final
+            rec.reason, rec.detail = f"fetch_{res.error}", res.detail[:500]
+            return rec
+        if final != url:  # the page lives at the final URL: its links resolve against it
+            rec.url = final
+            rec.meta["requested_url"] = url
+        rec.content_type = rec.headers.get("content-type", "")
+        rec.mime = mime_type(rec.content_type)
+        body = res.body or b""
+        kind = classify_payload(rec.mime, final, body[:1024])
+        if kind != "html":
+            rec.reason, rec.detail = "non_html", rec.mime
+            return rec
+        rec.kind = "html"
+        if len(body) > self.max_bytes:
+            rec.reason = "too_large"
+        else:
+            rec.payload = body
+        return rec
+
+    def _archive(self, urls: list[str], results: dict[str, Any]) -> dict[str, tuple[str, int]]:
+        import io
+
+        from pipeline.outputs.atomic import write_atomic
         from scrapers.warc_writer import WarcWriter
 
-        name = "fetch-" + hashlib.sha1("\n".join(urls).encode()).hexdigest()[:16] + ".warc.gz"
+        name = archive_name(urls)
         path = FileSystems.join(self.archive_dir, name)
         buf = io.BytesIO()
         offsets = {}
         with WarcWriter(buf, gzip=True) as w:
-            for url, res in zip(urls, results):
+            for url in urls:
+                res = results[url]
                 if res.body is None or res.status is None:
                     continue
                 headers = [(k, v) for k, v in (res.headers or {}).items()
                            if k not in ("content-encoding", "transfer-encoding", "content-length")]
-                offsets[url] = (name, w.write_response(url, res.body, status=res.status,
-                                                       headers=headers))
-        from pipeline.outputs.atomic import write_atomic
-
-        write_atomic(path, buf.getvalue())
+                # The record names the page where it was found, at the time it was fetched.
+                offsets[url] = (name, w.write_response(res.final_url or url, res.body,
+                                                       status=res.status, headers=headers,
+                                                       date=res.date or None))
+        if offsets:
+            write_atomic(path, buf.getvalue())
         return offsets
 
 
@@ -157,7 +351,8 @@ def unknown_input(path: str) -> WebRecord:
 
 
 class ReadInputs(beam.PTransform):
-    """All inputs (globs of WARCs and URL lists) -> WebRecords, one per input record.
+    """All inputs (globs of WARCs and URL lists) -> {"records": WebRecords, "files": one
+    (path, records_read, ended_cleanly) per input file}; see the module docstring.
 
     Globs are matched inside the pipeline, and each file is routed by its own name: a file
     that is neither an archive nor a URL list becomes one skipped record, not a failure."""
@@ -177,22 +372,39 @@ class ReadInputs(beam.PTransform):
             pbegin
             | "Globs" >> beam.Create(sorted(set(self.patterns)))
             | "Match" >> fileio.MatchAll()
-            | "Paths" >> beam.Map(lambda m: m.path)
+            | "Paths" >> beam.Map(lambda m: (m.path, int(m.size_in_bytes or 0)))
             | "Distinct" >> beam.Distinct()
-            | "ByType" >> beam.Partition(lambda path, _: kinds.index(input_kind(path)), 3)
+            | "ByType" >> beam.Partition(lambda f, _: kinds.index(input_kind(f[0])), 3)
         )
-        warc_records = (
+        warc = (
             files[0]
+            | "WarcPaths" >> beam.Map(lambda f: f[0])
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadWarc" >> beam.ParDo(ReadWarcFn(max_bytes))
+            | "ReadWarc" >> beam.ParDo(ReadWarcFn(max_bytes)).with_outputs(FILES, main="records")
+        )
+        lists = (
+            files[1]
+            | "UrlSplits" >> beam.FlatMap(lambda f: url_list_splits(*f))
+            | "ParquetSplits" >> beam.FlatMap(split_parquet)
+            | "SpreadSplits" >> beam.Reshuffle()
+            | "ReadUrlSplits" >> beam.ParDo(ReadUrlSplitFn()).with_outputs(
+                "counts", "errors", main="urls")
+        )
+        list_files = (
+            lists.counts
+            | "CountPerList" >> beam.CombinePerKey(_merge_counts)
+            | "ListFiles" >> beam.Map(lambda kv: (kv[0], kv[1][0], kv[1][1]))
         )
         fetched = (
-            files[1]
-            | "ReadUrlLists" >> beam.FlatMap(read_url_list)
-            | "GroupUrls" >> beam.Map(lambda u: (_url_group(u), u))
-            | "ByGroup" >> beam.GroupByKey()
-            | "BatchUrls" >> beam.FlatMap(_batches)
+            lists.urls
+            | "ByHost" >> beam.Map(lambda u: (host_group(u), u))
+            | "GroupHosts" >> beam.GroupByKey()
             | "FetchPages" >> beam.ParDo(FetchPagesFn(fetch_cfg, archive, max_bytes))
         )
-        unknown = files[2] | "Unknown" >> beam.Map(unknown_input)
-        return (warc_records, fetched, unknown) | "AllRecords" >> beam.Flatten()
+        unknown_paths = files[2] | "UnknownPaths" >> beam.Map(lambda f: f[0])
+        unknown = unknown_paths | "Unknown" >> beam.Map(unknown_input)
+        unknown_files = unknown_paths | "UnknownFiles" >> beam.Map(lambda p: (p, 1, True))
+        records = ((warc.records, fetched, lists.errors, unknown)
+                   | "AllRecords" >> beam.Flatten())
+        per_file = ((warc[FILES], list_files, unknown_files) | "AllFiles" >> beam.Flatten())
+        return {"records": records, FILES: per_file}

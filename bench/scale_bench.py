@@ -1,0 +1,127 @@
+"""Corpus-scale benchmark: the whole interleaved build on generated sites whose pages and photos
+are all stored in WARC files, at growing sizes, to show how cost and memory grow.
+
+Usage: python bench/scale_bench.py [--sizes 10000 100000] [--pages-per-warc 2000]
+                                   [--workdir /tmp/m3w-scale] [--workers 1]
+
+Pages come in chunks of ``--pages-per-warc``: chunk k is the sample site with seed k on its own
+host, written once to ``WORKDIR/warcs/chunk-0000k.warc.gz`` and reused by every size (size N
+reads the first N / chunk files). Generation runs before the clock starts. Every build runs in
+a fresh child process with fetching off (every image is in the WARCs), so the figures are the
+build's alone: CPU seconds, peak resident memory of the child, documents and checked images
+per CPU-second. Memory per size is the quantity to watch: it should stay flat as the corpus
+grows, as a worker of a distributed runner would hold it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import resource
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def chunk_path(workdir: str, k: int) -> str:
+    return os.path.join(workdir, "warcs", f"chunk-{k:05d}.warc.gz")
+
+
+def _write_chunk(args: tuple[str, int, int]) -> str:
+    from pipeline.sample_site import generate_site, write_site_warc
+
+    workdir, k, pages = args
+    path = chunk_path(workdir, k)
+    if not os.path.exists(path):
+        site = generate_site(seed=k, n_pages=pages, base_url=f"http://site{k:05d}.example")
+        tmp = path + ".partial.warc.gz"
+        write_site_warc(site, tmp, images_in_warc=1.0, seed=k)
+        os.replace(tmp, path)
+    return path
+
+
+def ensure_chunks(workdir: str, n_chunks: int, pages: int, procs: int) -> list[str]:
+    os.makedirs(os.path.join(workdir, "warcs"), exist_ok=True)
+    todo = [(workdir, k, pages) for k in range(n_chunks)]
+    with mp.get_context("fork").Pool(procs) as pool:
+        return pool.map(_write_chunk, todo)
+
+
+def _build(paths: list[str], out: str, workers: int, q) -> None:
+    from pipeline.config import load_config
+    from pipeline.run import run_build
+
+    cfg = load_config(overrides={"sources": {"interleaved": {"input": paths}},
+                                 "fetch": {"enabled": False}})
+    beam_args = []
+    if workers > 1:
+        beam_args = [f"--direct_num_workers={workers}",
+                     "--direct_running_mode=multi_processing"]
+    t0 = time.perf_counter()
+    funnel = run_build(cfg, out, beam_args, progress=False, overwrite=True)
+    q.put((time.perf_counter() - t0, funnel["totals"],
+           {s["stage"]: s for s in funnel["stages"]}))
+
+
+def measure(paths: list[str], out: str, workers: int) -> dict:
+    """One build in a fresh child: its wall time, CPU time, peak RSS and funnel totals."""
+    ctx = mp.get_context("spawn")  # nothing of this process's memory is inherited
+    q = ctx.Queue()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child = ctx.Process(target=_build, args=(paths, out, workers, q))
+    child.start()
+    wall, totals, stages = q.get()
+    child.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    image_stage = stages.get("image", {"rejected_by_reason": {}})
+    checked = totals.get("images_stored", 0) + sum(
+        n for r, n in image_stage["rejected_by_reason"].items()
+        if not r.startswith("image_rules"))
+    return {
+        "pages": totals["html_records"], "documents": totals["documents"],
+        "images_stored": totals.get("images_stored", 0), "images_checked": checked,
+        "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+        "documents_per_cpu_s": round(totals["documents"] / cpu, 1),
+        "pages_per_cpu_s": round(totals["html_records"] / cpu, 1),
+        "images_per_cpu_s": round(checked / cpu, 1),
+        # ru_maxrss of children: the largest child so far, so sizes run smallest first
+        "peak_rss_mb": round(after.ru_maxrss / 1024, 1),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--pages-per-warc", type=int, default=2000)
+    ap.add_argument("--workdir", default="/tmp/m3w-scale")
+    ap.add_argument("--workers", type=int, default=1, help="local runner processes")
+    ap.add_argument("--gen-procs", type=int, default=2)
+    a = ap.parse_args()
+    sizes = sorted(a.sizes)
+    n_chunks = -(-sizes[-1] // a.pages_per_warc)
+    t0 = time.perf_counter()
+    paths = ensure_chunks(a.workdir, n_chunks, a.pages_per_warc, a.gen_procs)
+    print(f"inputs: {n_chunks} WARC files of {a.pages_per_warc} pages "
+          f"({sum(os.path.getsize(p) for p in paths) / 1e9:.2f} GB) ready in "
+          f"{time.perf_counter() - t0:.0f} s", flush=True)
+    rows = []
+    for size in sizes:
+        k = -(-size // a.pages_per_warc)
+        res = measure(paths[:k], os.path.join(a.workdir, f"out-{size}"), a.workers)
+        res["size"] = size
+        rows.append(res)
+        print(json.dumps(res), flush=True)
+    print(f"\n{'pages':>9} {'docs':>8} {'images':>8} {'cpu s':>8} {'docs/cpu-s':>11} "
+          f"{'imgs/cpu-s':>11} {'peak MB':>9} {'vs first':>9}")
+    for r in rows:
+        print(f"{r['pages']:>9} {r['documents']:>8} {r['images_stored']:>8} {r['cpu_s']:>8} "
+              f"{r['documents_per_cpu_s']:>11} {r['images_per_cpu_s']:>11} "
+              f"{r['peak_rss_mb']:>9} {r['peak_rss_mb'] / rows[0]['peak_rss_mb']:>8.2f}x")
+
+
+if __name__ == "__main__":
+    main()
