@@ -13,12 +13,14 @@ from importlib import metadata
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 
 from pipeline import coders
 from pipeline import funnel as fn
 from pipeline.catalog import declared_reasons
 from pipeline.config import config_hash
 from pipeline.outputs import faults
+from pipeline.outputs.image_store import IMAGES_DIR
 from pipeline.outputs.manifest import manifest, write_funnel, write_inputs, write_json
 from pipeline.outputs.reject_files import REJECT_BUCKETS, WriteRejects
 from pipeline.outputs.shards import DEFAULT_BUCKETS_PER_INPUT, WriteShards, document_group
@@ -111,7 +113,9 @@ def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
     # counts taken after the stage, on the kept documents and on the written rejects.
     parts["weighted_labels"].append(docs | "L_image_in" >> beam.Map(
         lambda d: (fn.in_label("image"), len(d.images))))
-    resolved = (docs, images) | "Images" >> ResolveImages(cfg)
+    # Checked images are parked in the build's work folder: only their paths cross the joins.
+    resolved = (docs, images) | "Images" >> ResolveImages(
+        cfg, FileSystems.join(out_dir, IMAGES_DIR))
     kept = resolved.kept
     if os.environ.get(faults.ENV, "").startswith("mid_images"):
         kept = kept | "FaultPoint" >> beam.Map(faults.passthrough, "mid_images")

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from pipeline.config import ConfigError, config_hash, load_config
+from pipeline.outputs.image_store import WORK_DIR
 
 LOCAL_RUNNER = "FnApiRunner"  # in-process and offline-safe (the default runner may fetch Prism)
 
@@ -55,10 +56,23 @@ def _list(out_dir: str):
     from apache_beam.io.filesystems import FileSystems
 
     found = []
-    for sub in ("shards/**", "rejects/*", "stats/*", "manifest.json*"):
+    for sub in ("shards/**", "rejects/*", "stats/*", "manifest.json*", f"{WORK_DIR}/**"):
         for res in FileSystems.match([FileSystems.join(out_dir, sub)]):
             found.extend(res.metadata_list)
     return found
+
+
+def remove_work(out_dir: str) -> None:
+    """The images parked between the image stage and the shards are in the shards now."""
+    from apache_beam.io.filesystems import FileSystems
+
+    work = FileSystems.join(out_dir, WORK_DIR)
+    parked = [m.path for res in FileSystems.match([FileSystems.join(work, "**")])
+              for m in res.metadata_list]
+    if parked:
+        FileSystems.delete(parked)
+    if FileSystems.exists(work):  # the local filesystem keeps the emptied folders
+        FileSystems.delete([work])
 
 
 def remove_unlisted(out_dir: str, manifest: dict[str, Any]) -> None:
@@ -103,6 +117,7 @@ def run_build(cfg: dict[str, Any], out_dir: str, beam_args: list[str] | None = N
     with FileSystems.open(FileSystems.join(out_dir, "manifest.json")) as fh:
         manifest = json.loads(fh.read().decode())
     remove_unlisted(out_dir, manifest)
+    remove_work(out_dir)
     with FileSystems.open(FileSystems.join(out_dir, "stats/funnel.json")) as fh:
         funnel = json.loads(fh.read().decode())
     check_error_budget(funnel, cfg["errors"]["max_error_rate"])

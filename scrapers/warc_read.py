@@ -58,6 +58,7 @@ class WebRecord:
     detail: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)  # e.g. requested_url after redirects
+    path: str = ""  # the input file as given (``source`` is its base name): for read_record_at
 
     @property
     def source_id(self) -> str:
@@ -115,6 +116,7 @@ def iter_records(
             # Read the record before asking its offset: asking first skips the payload.
             web = _to_web_record(rec, name, max_bytes)
             web.offset = offset = it.get_record_offset()
+            web.path = source
             st.records += 1
             if web.reason == "truncated":
                 st.clean = False
@@ -130,6 +132,19 @@ def iter_records(
             reason="error",
             detail=f"{type(exc).__name__}: {exc}"[:500],
         )
+
+
+def read_record_at(fileobj: IO[bytes], offset: int, source: str,
+                   max_bytes: int = 20_000_000) -> WebRecord:
+    """The one record starting at ``offset`` of a seekable WARC/ARC stream (each record of a
+    .warc.gz is its own gzip member, so reading can start at any record's offset)."""
+    fileobj.seek(offset)
+    it = ArchiveIterator(fileobj, arc2warc=True, check_digests=False)
+    for rec in it:
+        web = _to_web_record(rec, os.path.basename(source.rstrip("/")), max_bytes)
+        web.offset, web.path = offset, source
+        return web
+    raise ValueError(f"{source}: no record at offset {offset}")
 
 
 def _to_web_record(rec, source: str, max_bytes: int) -> WebRecord:

@@ -1,6 +1,8 @@
 import gzip
 import io
 
+import pytest
+
 from scrapers.warc_read import iter_records
 from tests.warcgen import PROSE, page, warc_bytes
 
@@ -103,3 +105,20 @@ def test_warc_writer_round_trips_deterministically():
                                                   ("image", None)]
     assert [r.offset for r in recs[1:]] == offs
     assert recs[1].payload == b"<html>x</html>" and recs[1].date == "2024-05-06T07:08:09Z"
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_a_record_is_read_again_from_its_offset(tmp_path, gz):
+    from scrapers.warc_read import read_record_at
+
+    records = [{"url": f"http://x.test/{i}.jpg", "body": bytes([i]) * (100 + i),
+                "ctype": "image/jpeg"} for i in range(3)]
+    path = tmp_path / ("a.warc.gz" if gz else "a.warc")
+    path.write_bytes(warc_bytes(records, gzip=gz))
+    with open(path, "rb") as fh:
+        first = list(iter_records(fh, str(path)))
+    assert [r.path for r in first] == [str(path)] * 3
+    with open(path, "rb") as fh:
+        for rec in reversed(first):  # any order: each read seeks
+            again = read_record_at(fh, rec.offset, str(path))
+            assert (again.url, again.payload, again.offset) == (rec.url, rec.payload, rec.offset)

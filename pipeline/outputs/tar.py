@@ -21,6 +21,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline.outputs import faults
 from pipeline.outputs.atomic import atomic_output
+from pipeline.outputs.image_store import member_bytes
 
 Sample = tuple[str, dict[str, bytes]]
 
@@ -84,7 +85,7 @@ def spool_samples(samples: Iterable[Sample], spool: IO[bytes]) -> list[_Entry]:
         sizes = []
         crc = 0
         for ext in sorted(members, key=_member_order):
-            data = members[ext]
+            data = member_bytes(members[ext])  # a stored image's path is read here
             spool.write(data)
             crc = zlib.crc32(ext.encode(), zlib.crc32(data, crc))
             sizes.append((ext, len(data)))

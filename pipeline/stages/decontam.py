@@ -94,10 +94,12 @@ class DecontamPairFn(beam.DoFn):
         if self._images is None:
             return None
         from filters.decontam import image_phash
+        from pipeline.outputs.image_store import member_bytes
 
         for name in sorted(members):
             if name == "jpg" or name.endswith(".jpg"):
-                ph = image_phash(members[name])  # decoded as the evaluation images were
+                # decoded as the evaluation images were; a stored image is read back by path
+                ph = image_phash(member_bytes(members[name]))
                 sha = meta.get("sha256") if name == "jpg" else None
                 hit = self._images.match(sha or "", ph)
                 if hit is not None:

@@ -59,7 +59,7 @@ class ImageOutcome:
     filter: str = CHECK_FILTER
     value: float | None = None
     detail: str = ""
-    jpeg: bytes | None = None
+    jpeg: bytes | str | None = None  # the JPEG, or its path in the build's ImageStore
     width: int | None = None
     height: int | None = None
     sha256: str | None = None
@@ -93,14 +93,35 @@ def document_urls(doc: Document) -> Iterator[tuple[str, None]]:
         yield url, None
 
 
-def stored_payload(rec: WebRecord) -> Iterator[tuple[str, tuple[str, bytes]]]:
-    """(url, (source id, bytes)) of a WARC image record with a payload."""
-    if rec.payload:
-        yield normalize_url(rec.url), (rec.source_id, rec.payload)
-
-
-Stored = tuple[str, bytes] | None
+Locator = tuple[str, int]  # (input path, record offset)
+Stored = tuple[str, bytes | Locator] | None
 Facts = tuple[int, Stored]  # (documents using the URL, the payload of the smallest source)
+
+
+def stored_payload(rec: WebRecord) -> Iterator[tuple[str, tuple[str, bytes | Locator]]]:
+    """(url, (source id, where)) of a WARC image record with a payload. ``where`` is the
+    record's (input path, offset), read again when the image is checked, so that no image's
+    bytes travel through the URL combine; a record read from no file keeps its bytes."""
+    if rec.payload:
+        where = (rec.path, rec.offset) if rec.path and rec.offset >= 0 else rec.payload
+        yield normalize_url(rec.url), (rec.source_id, where)
+
+
+def stored_bytes(where: bytes | Locator, max_bytes: int) -> bytes:
+    """The payload of a stored image: the bytes themselves, or read again from its record."""
+    if isinstance(where, bytes):
+        return where
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    from scrapers.warc_read import read_record_at
+
+    path, offset = where
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+        rec = read_record_at(fh, offset, path, max_bytes)
+    if not rec.payload:
+        raise ValueError(f"{path}@{offset}: the image record has no payload ({rec.reason})")
+    return rec.payload
 
 
 class UrlFacts(beam.CombineFn):
@@ -159,7 +180,12 @@ def check_image(data: bytes, origin: str, image_cfg: dict[str, Any],
         return ImageOutcome(False, origin, res.reason, CHECK_FILTER, res.value)
     out = ImageOutcome(True, origin, jpeg=res.jpeg, width=res.width, height=res.height,
                        sha256=res.sha256, phash=res.phash)
-    return checks.after_decode(out, res, url) if checks is not None else out
+    if checks is None:
+        return out
+    out = checks.after_decode(out, res, url)
+    if out.ok and checks.store is not None and isinstance(out.jpeg, bytes):
+        out.jpeg = checks.store.put(out.jpeg)  # only the path travels on
+    return out
 
 
 class _EvalImages:
@@ -184,8 +210,12 @@ def eval_images(dcfg: dict[str, Any], shared: Shared | None = None) -> _EvalImag
 class ImageChecks:
     """The image filters of a build config, its URL-count limit and its evaluation images."""
 
-    def __init__(self, cfg: dict[str, Any], shared: Shared | None = None) -> None:
+    def __init__(self, cfg: dict[str, Any], shared: Shared | None = None,
+                 store_dir: str | None = None) -> None:
         from filters.base import enabled_filters
+        from pipeline.outputs.image_store import ImageStore
+
+        self.store = ImageStore(store_dir) if store_dir else None
 
         made = enabled_filters(cfg["filters"]["image"])
         self.pre = [f for f in made if f.key in PRE_FETCH_FILTERS]
@@ -254,12 +284,13 @@ class TriageFn(beam.DoFn):
     without the network (condemned by the URL alone, or decoded from the WARC payload), and
     (host, (url, n_docs)) on _FETCH for the rest."""
 
-    def __init__(self, cfg: dict[str, Any], shared: Shared | None = None) -> None:
-        self.cfg, self._shared = cfg, shared
+    def __init__(self, cfg: dict[str, Any], shared: Shared | None = None,
+                 store_dir: str | None = None) -> None:
+        self.cfg, self._shared, self._store_dir = cfg, shared, store_dir
         self._checks: ImageChecks
 
     def setup(self) -> None:
-        self._checks = ImageChecks(self.cfg, self._shared)
+        self._checks = ImageChecks(self.cfg, self._shared, self._store_dir)
 
     def process(self, item: tuple[str, Facts]) -> Iterator[Any]:
         url, (n_docs, stored) = item
@@ -268,7 +299,8 @@ class TriageFn(beam.DoFn):
             if early is not None and not early.ok:
                 out = early  # condemned by its URL: never decoded or fetched
             elif stored is not None:
-                out = _merge_tags(early, check_image(stored[1], "warc", self.cfg["images"],
+                data = stored_bytes(stored[1], self.cfg["images"]["max_bytes"])
+                out = _merge_tags(early, check_image(data, "warc", self.cfg["images"],
                                                      url, self._checks))
             elif not self.cfg["fetch"]["enabled"]:
                 out = ImageOutcome(False, "http", "not_in_warc", FETCH_FILTER)
@@ -295,8 +327,9 @@ class FetchHostFn(beam.DoFn):
     rate, so it is not split.
     """
 
-    def __init__(self, cfg: dict[str, Any], shared: Shared | None = None) -> None:
-        self.cfg, self._shared = cfg, shared
+    def __init__(self, cfg: dict[str, Any], shared: Shared | None = None,
+                 store_dir: str | None = None) -> None:
+        self.cfg, self._shared, self._store_dir = cfg, shared, store_dir
         self._pool: ThreadPoolExecutor | None = None
         self._window: deque[tuple[Future, str, str, Any, Any]] = deque()
         self._in_flight: Counter[str] = Counter()
@@ -308,7 +341,7 @@ class FetchHostFn(beam.DoFn):
         self._threads = max(1, int(fcfg["threads"]))
         self._per_host = host_parallelism(fcfg, self._threads)
         self._fetcher = make_fetcher(fcfg)
-        self._checks = ImageChecks(self.cfg, self._shared)
+        self._checks = ImageChecks(self.cfg, self._shared, self._store_dir)
         self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="image-fetch")
 
     def start_bundle(self) -> None:
@@ -426,7 +459,7 @@ def assemble(doc: Document, outcomes: dict[int, ImageOutcome], image_cfg: dict[s
                                   float(len(stored) + 1), node.src))
             continue
         member = image_member(len(stored))
-        members[member] = o.jpeg or b""
+        members[member] = o.jpeg or b""  # bytes, or the path of the stored image
         stored.append(ImageNode(src=node.src, alt=node.alt, caption=node.caption,
                                 width=o.width, height=o.height, member=member,
                                 sha256=o.sha256))
@@ -470,9 +503,11 @@ class AssembleFn(beam.DoFn):
 class ResolveImages(beam.PTransform):
     """Documents + WARC image records -> ((Document, {member: jpeg}) kept, Reject) outputs."""
 
-    def __init__(self, cfg: dict[str, Any]) -> None:
+    def __init__(self, cfg: dict[str, Any], store_dir: str | None = None) -> None:
+        """``store_dir``: park checked images there and pass their paths on (see
+        pipeline.outputs.image_store); None keeps the bytes in the elements."""
         super().__init__()
-        self.cfg = cfg
+        self.cfg, self.store_dir = cfg, store_dir
 
     def expand(self, inputs):
         docs, warc_images = inputs
@@ -494,12 +529,12 @@ class ResolveImages(beam.PTransform):
             lambda kv, _: 0 if not kv[1][0] else 1 if limit and kv[1][0] > limit else 2, 3)
         too_common = by_use[1] | "TooCommon" >> beam.MapTuple(
             lambda url, f: too_common_outcome(url, f[0]))  # its payload is dropped here
-        triaged = by_use[2] | "Triage" >> beam.ParDo(TriageFn(cfg, shared)).with_outputs(
-            _FETCH, main="done")
+        triage = TriageFn(cfg, shared, self.store_dir)
+        triaged = by_use[2] | "Triage" >> beam.ParDo(triage).with_outputs(_FETCH, main="done")
         fetched = (
             triaged[_FETCH]
             | "ByHost" >> beam.GroupByKey()
-            | "FetchByHost" >> beam.ParDo(FetchHostFn(cfg, shared))
+            | "FetchByHost" >> beam.ParDo(FetchHostFn(cfg, shared, self.store_dir))
         )
         by_url = (too_common, triaged.done, fetched) | "UrlOutcomes" >> beam.Flatten()
         outcomes = (

@@ -1,0 +1,100 @@
+"""Shuffle volume of a build: bytes of the elements entering every GroupByKey (CoGroupByKey and
+CombinePerKey included), per transform, per input page.
+
+Usage: python bench/shuffle_bench.py [--pages 2000] [--workdir /tmp/m3w-scale]
+
+Reads the WARC chunks of bench/scale_bench.py (pages and photos, generated on first use), runs
+the build graph on the in-process runner and reads Beam's own per-collection figures: element
+counts and sampled encoded sizes, measured with the coders the build registers. A combine's
+input is counted whole, although a runner shrinks it before the shuffle (combiner lifting), so
+those rows are upper bounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections import defaultdict
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+GBK = "beam:transform:group_by_key:v1"
+
+
+def grouped_inputs(proto) -> dict[str, str]:
+    """PCollection id -> name of the GroupByKey transform it enters."""
+    out = {}
+    for t in proto.components.transforms.values():
+        if t.spec.urn == GBK:
+            for pcoll in t.inputs.values():
+                out[pcoll] = t.unique_name
+    return out
+
+
+def measured_bytes(result) -> dict[str, tuple[int, float]]:
+    """PCollection id -> (elements, mean encoded bytes)."""
+    from apache_beam.metrics import monitoring_infos as mi
+
+    counts: dict[str, int] = defaultdict(int)
+    sizes: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for info in result.monitoring_infos():
+        pcoll = info.labels.get("PCOLLECTION")
+        if not pcoll:
+            continue
+        if info.urn == mi.ELEMENT_COUNT_URN:
+            counts[pcoll] += mi.extract_counter_value(info)
+        elif info.urn == mi.SAMPLED_BYTE_SIZE_URN:
+            n, total, _lo, _hi = mi.extract_distribution(info)
+            sizes[pcoll][0] += n
+            sizes[pcoll][1] += total
+    return {p: (counts[p], sizes[p][1] / sizes[p][0] if sizes[p][0] else 0.0) for p in counts}
+
+
+def stage_of(name: str) -> str:
+    """A readable stage label: the outermost transforms of a GroupByKey's full name."""
+    parts = [p for p in name.split("/") if p not in ("GroupByKey", "CoGroupByKeyImpl")]
+    return "/".join(parts[:3])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pages", type=int, default=2000)
+    ap.add_argument("--pages-per-warc", type=int, default=2000)
+    ap.add_argument("--workdir", default="/tmp/m3w-scale")
+    a = ap.parse_args()
+    import apache_beam as beam
+
+    from bench.scale_bench import ensure_chunks
+    from pipeline.build import build_graph
+    from pipeline.config import load_config
+    from pipeline.run import pipeline_options
+
+    k = -(-a.pages // a.pages_per_warc)
+    paths = ensure_chunks(a.workdir, k, a.pages_per_warc, 2)
+    cfg = load_config(overrides={"sources": {"interleaved": {"input": paths}},
+                                 "fetch": {"enabled": False}})
+    out = tempfile.mkdtemp(prefix="m3w-shuffle-")
+    p = beam.Pipeline(options=pipeline_options([]))
+    build_graph(p, cfg, out)
+    grouped = grouped_inputs(p.to_runner_api())
+    result = p.run()
+    result.wait_until_finish()
+    sizes = measured_bytes(result)
+    pages = a.pages_per_warc * k
+    rows: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    for pcoll, gbk in grouped.items():
+        n, mean = sizes.get(pcoll, (0, 0.0))
+        rows[stage_of(gbk)][0] += n
+        rows[stage_of(gbk)][1] += n * mean
+    total = sum(b for _, b in rows.values())
+    print(f"{pages} pages; bytes entering each GroupByKey (sampled encoded sizes)\n")
+    print(f"{'grouping':<58} {'elements':>10} {'MB':>9} {'bytes/page':>11}")
+    for name, (n, b) in sorted(rows.items(), key=lambda kv: -kv[1][1]):
+        print(f"{name[:58]:<58} {int(n):>10} {b / 1e6:>9.1f} {b / pages:>11.0f}")
+    print(f"{'total':<58} {'':>10} {total / 1e6:>9.1f} {total / pages:>11.0f}")
+
+
+if __name__ == "__main__":
+    main()
