@@ -124,7 +124,9 @@ def test_compact_against_beams_default_pickle():
     docs = [_doc(i) for i in range(20)]
     rejects = [Reject(f"CC-MAIN-00042.warc.gz@{i}", "filter", "gopher_quality/v1",
                       "too_few_words", 12.0, f"https://x.org/{i}") for i in range(20)]
-    for items, saving in ((docs, 0.08), (rejects, 0.3)):
+    # Documents are mostly their text, so the names and class paths saved are a few percent;
+    # small records like rejects lose a third or more.
+    for items, saving in ((docs, 0.03), (rejects, 0.3)):
         before = sum(len(default.encode((it.key if hasattr(it, "key") else "", it)))
                      for it in items)
         after = sum(len(ours.encode((it.key if hasattr(it, "key") else "", it))) for it in items)

@@ -74,11 +74,14 @@ def _local_path(path: str) -> str:
 
 
 @contextmanager
-def atomic_output(path: str, before_publish: Callable[[], None] | None = None
-                  ) -> Iterator[CountingWriter]:
+def atomic_output(path: str, before_publish: Callable[[], None] | None = None,
+                  durable: bool = True) -> Iterator[CountingWriter]:
     """A handle whose bytes appear under ``path`` only once the block exits cleanly.
 
-    ``before_publish`` runs after the content is complete and before it is published."""
+    ``before_publish`` runs after the content is complete and before it is published.
+    ``durable=False`` skips the local fsync: for work files whose reader checks them and
+    whose loss a rerun repairs (a process kill loses nothing either way; a machine crash can).
+    """
     if _is_local(path):
         final = _local_path(path)
         os.makedirs(os.path.dirname(final) or ".", exist_ok=True)
@@ -87,7 +90,8 @@ def atomic_output(path: str, before_publish: Callable[[], None] | None = None
             with open(tmp, "wb") as fh:
                 yield CountingWriter(fh)
                 fh.flush()
-                os.fsync(fh.fileno())
+                if durable:
+                    os.fsync(fh.fileno())
             if before_publish is not None:
                 before_publish()
             os.replace(tmp, final)
@@ -137,7 +141,7 @@ def _abort(fh: IO[bytes]) -> None:
         pass
 
 
-def write_atomic(path: str, data: bytes) -> None:
+def write_atomic(path: str, data: bytes, durable: bool = True) -> None:
     """Write ``data`` to ``path``; readers see the old content or the new, never a part."""
-    with atomic_output(path) as fh:
+    with atomic_output(path, durable=durable) as fh:
         fh.write(data)
