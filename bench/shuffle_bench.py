@@ -63,6 +63,8 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=2000)
     ap.add_argument("--pages-per-warc", type=int, default=2000)
     ap.add_argument("--workdir", default="/tmp/m3w-scale")
+    ap.add_argument("--all", action="store_true",
+                    help="also list the largest collections, grouped or not")
     a = ap.parse_args()
     import apache_beam as beam
 
@@ -94,6 +96,13 @@ def main() -> None:
     for name, (n, b) in sorted(rows.items(), key=lambda kv: -kv[1][1]):
         print(f"{name[:58]:<58} {int(n):>10} {b / 1e6:>9.1f} {b / pages:>11.0f}")
     print(f"{'total':<58} {'':>10} {total / 1e6:>9.1f} {total / pages:>11.0f}")
+    if a.all:
+        names = {pid: pc.unique_name for pid, pc in
+                 p.to_runner_api().components.pcollections.items()}
+        print("\nlargest collections (all edges)")
+        top = sorted(sizes.items(), key=lambda kv: -kv[1][0] * kv[1][1])[:20]
+        for pid, (n, mean) in top:
+            print(f"{names.get(pid, pid)[:58]:<58} {n:>10} {n * mean / 1e6:>9.1f}")
 
 
 if __name__ == "__main__":

@@ -30,8 +30,8 @@ from pipeline.stages.decontam import DecontaminateText
 from pipeline.stages.dedup import Deduplicate
 from pipeline.stages.extract import ExtractFn
 from pipeline.stages.filter import FilterDocuments
-from pipeline.stages.images import ResolveImages
-from pipeline.stages.read import ReadInputs
+from pipeline.stages.images import ResolveImages, stored_payload
+from pipeline.stages.read import BRANCHES, ReadInputs
 from schemas import Reject, TextNode
 from scrapers.warc_read import WebRecord
 
@@ -80,32 +80,43 @@ def split_read(read: Any) -> tuple[beam.PCollection, beam.PCollection | None]:
     return read[None], files
 
 
+def _extract_branch(records: beam.PCollection, i: int, cfg: dict[str, Any],
+                    parts: dict[str, list]) -> tuple[beam.PCollection, beam.PCollection]:
+    """One branch of the read records -> (documents, stored-image locators), fused with the
+    reading: a page's HTML and an image's bytes never wait in a runner's buffer."""
+    by_kind = records | f"ByKind{i}" >> beam.Partition(
+        lambda r, _: {"html": 0, "image": 1}.get(r.kind, 2), 3)
+    html, images, skipped = by_kind[0], by_kind[1], by_kind[2]
+    parts["rejects"].append(skipped | f"SkippedToRejects{i}" >> beam.Map(skipped_reject))
+    parts["labels"].append(
+        records | f"L_read{i}" >> beam.Map(lambda r: fn.record_label(r.kind))
+        | f"L_read_kept{i}" >> beam.Filter(lambda lab: lab[2] != "skipped"))
+    extracted = html | f"Extract{i}" >> beam.ParDo(ExtractFn(cfg)).with_outputs(
+        REJECTS, main="docs")
+    parts["rejects"].append(extracted[REJECTS])
+    # Images the extractor found and dropped by its rules (stage "image") count as image
+    # requests too: they are image rejects that never enter the image stage.
+    parts["weighted_labels"].append(extracted[REJECTS] | f"L_image_in_extract{i}" >> (
+        beam.FlatMap(lambda r: [(fn.in_label("image"), 1)] if r.stage == "image" else [])))
+    parts["labels"].append(count_out(extracted.docs, "extract", f"extract{i}"))
+    return extracted.docs, images | f"StoredPayloads{i}" >> beam.FlatMap(stored_payload)
+
+
 def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
                       parts: dict[str, list]) -> beam.PCollection:
     """Inputs -> kept (Document, {member: jpeg}) items; adds to parts' rejects and labels."""
     src = cfg["sources"]["interleaved"]
-    records, files = split_read(p | "Read" >> ReadInputs(list(src["input"]), cfg, out_dir))
+    read = p | "Read" >> ReadInputs(list(src["input"]), cfg, out_dir)
+    records, files = split_read(read)
     if files is not None:
         parts["weighted_labels"].append(
             files | "L_read_in" >> beam.Map(lambda f: (fn.in_label("read"), int(f[1]))))
         _ = (files | "InputList" >> beam.combiners.ToList()
              | "WriteInputs" >> beam.Map(write_inputs, out_dir))
-    by_kind = records | "ByKind" >> beam.Partition(
-        lambda r, _: {"html": 0, "image": 1}.get(r.kind, 2), 3)
-    html, images, skipped = by_kind[0], by_kind[1], by_kind[2]
-    parts["rejects"].append(skipped | "SkippedToRejects" >> beam.Map(skipped_reject))
-    parts["labels"].append(
-        records | "L_read" >> beam.Map(lambda r: fn.record_label(r.kind))
-        | "L_read_kept" >> beam.Filter(lambda lab: lab[2] != "skipped"))
-
-    extracted = html | "Extract" >> beam.ParDo(ExtractFn(cfg)).with_outputs(REJECTS, main="docs")
-    docs = extracted.docs
-    parts["rejects"].append(extracted[REJECTS])
-    # Images the extractor found and dropped by its rules (stage "image") count as image
-    # requests too: they are image rejects that never enter the image stage.
-    parts["weighted_labels"].append(extracted[REJECTS] | "L_image_in_extract" >> beam.FlatMap(
-        lambda r: [(fn.in_label("image"), 1)] if r.stage == "image" else []))
-    parts["labels"].append(count_out(docs, "extract", "extract"))
+    branches = read.get(BRANCHES) if isinstance(read, dict) else None
+    outs = [_extract_branch(b, i, cfg, parts) for i, b in enumerate(branches or [records])]
+    docs = [o[0] for o in outs] | "Documents" >> beam.Flatten(pipeline=p)
+    images = [o[1] for o in outs] | "StoredImages" >> beam.Flatten(pipeline=p)
     docs = curate_documents(docs, cfg, parts)
 
     # Image requests, counted where documents enter the image stage (plus the extractor's
@@ -115,7 +126,7 @@ def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
         lambda d: (fn.in_label("image"), len(d.images))))
     # Checked images are parked in the build's work folder: only their paths cross the joins.
     resolved = (docs, images) | "Images" >> ResolveImages(
-        cfg, FileSystems.join(out_dir, IMAGES_DIR))
+        cfg, FileSystems.join(out_dir, IMAGES_DIR), stored=True)
     kept = resolved.kept
     if os.environ.get(faults.ENV, "").startswith("mid_images"):
         kept = kept | "FaultPoint" >> beam.Map(faults.passthrough, "mid_images")

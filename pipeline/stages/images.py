@@ -503,11 +503,13 @@ class AssembleFn(beam.DoFn):
 class ResolveImages(beam.PTransform):
     """Documents + WARC image records -> ((Document, {member: jpeg}) kept, Reject) outputs."""
 
-    def __init__(self, cfg: dict[str, Any], store_dir: str | None = None) -> None:
+    def __init__(self, cfg: dict[str, Any], store_dir: str | None = None,
+                 stored: bool = False) -> None:
         """``store_dir``: park checked images there and pass their paths on (see
-        pipeline.outputs.image_store); None keeps the bytes in the elements."""
+        pipeline.outputs.image_store); None keeps the bytes in the elements. ``stored``: the
+        second input already holds ``stored_payload`` pairs rather than WebRecords."""
         super().__init__()
-        self.cfg, self.store_dir = cfg, store_dir
+        self.cfg, self.store_dir, self.stored = cfg, store_dir, stored
 
     def expand(self, inputs):
         docs, warc_images = inputs
@@ -520,7 +522,8 @@ class ResolveImages(beam.PTransform):
         # One combine gives each URL its document count and one stored payload.
         facts = (
             (docs | "DocumentUrls" >> beam.FlatMap(document_urls),
-             warc_images | "StoredImages" >> beam.FlatMap(stored_payload))
+             warc_images if self.stored
+             else warc_images | "StoredImages" >> beam.FlatMap(stored_payload))
             | "UrlsAndPayloads" >> beam.Flatten()
             | "UrlFacts" >> beam.CombinePerKey(UrlFacts())
         )

@@ -64,6 +64,7 @@ def check_inputs(patterns: list[str]) -> None:
             raise ValueError(f"--input {pattern}: no file matches")
 
 
+BRANCHES = "branches"
 FILES = "files"  # the per-file counts output of ReadInputs
 SPLIT_BYTES = 64 << 20  # a text URL list is read in splits of this many bytes
 MAX_LINE = 64 << 10  # a longer line is cut (it is no usable URL; it still counts as one)
@@ -404,7 +405,10 @@ class ReadInputs(beam.PTransform):
         unknown_paths = files[2] | "UnknownPaths" >> beam.Map(lambda f: f[0])
         unknown = unknown_paths | "Unknown" >> beam.Map(unknown_input)
         unknown_files = unknown_paths | "UnknownFiles" >> beam.Map(lambda p: (p, 1, True))
-        records = ((warc.records, fetched, lists.errors, unknown)
-                   | "AllRecords" >> beam.Flatten())
+        branches = [warc.records, fetched, lists.errors, unknown]
+        records = tuple(branches) | "AllRecords" >> beam.Flatten()
         per_file = ((warc[FILES], list_files, unknown_files) | "AllFiles" >> beam.Flatten())
-        return {"records": records, FILES: per_file}
+        # "branches": the same records before the Flatten. A runner may materialise a Flatten
+        # whose inputs come from different stages, payloads included, so the build extracts
+        # each branch where it is read and flattens only what extraction leaves.
+        return {"records": records, FILES: per_file, BRANCHES: branches}
