@@ -11,6 +11,13 @@ local runner keeps every shuffle in memory, so stages that group (the dedup step
 the corpus here; on Dataflow, Flink or Spark the shuffle is the runner's service and a worker
 holds one group (one URL, one text, one LSH bucket) at a time.
 
+With ``--shuffle N`` it measures instead what the dedup stage sends through shuffles: N
+generated documents pass through ``Deduplicate`` alone, and every GroupByKey and CombinePerKey
+inside it gets a measuring branch on its input, summing the pickled size of each element
+(Beam's coder pickles documents too). A CombinePerKey's input is counted before combiner
+lifting, an upper bound of what it shuffles. ``--dedup-from FILE`` measures the
+``Deduplicate`` of another copy of the module (e.g. an earlier version) the same way.
+
 Planted duplicates (by document index, deterministic): 5% re-crawls of an earlier URL, 5%
 exact copies (case and punctuation changed), 10% near copies (a few words edited), and one
 boilerplate footer paragraph shared by every page of a domain.
@@ -27,6 +34,7 @@ import random
 import resource
 import sys
 import time
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -134,10 +142,10 @@ def _chunk(c: int, n: int):
         yield make_doc(i)
 
 
-def stage_config(stage: str):
+def stage_config(stage: str, near: dict | None = None):
     from pipeline.config import load_config
 
-    cfg = load_config()
+    cfg = load_config(overrides={"dedup": {"near": near}} if near else None)
     off = {"enabled": False}
     if stage in ("baseline", "dedup_exact", "dedup_near"):
         for level in ("node", "document"):
@@ -156,7 +164,17 @@ def _save(value, path: str) -> None:
         json.dump(value, fh)
 
 
-def run_stage(n: int, stage: str, q) -> None:
+def _load_dedup(path: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dedup_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_stage(n: int, stage: str, q, dedup_from: str | None = None,
+              near: dict | None = None) -> None:
     import tempfile
 
     import apache_beam as beam
@@ -164,7 +182,11 @@ def run_stage(n: int, stage: str, q) -> None:
     from pipeline.build import curate_documents
     from pipeline.run import pipeline_options
 
-    cfg = stage_config(stage)
+    cfg = stage_config(stage, near)
+    if dedup_from:  # this child process builds with the other Deduplicate
+        import pipeline.build
+
+        pipeline.build.Deduplicate = _load_dedup(dedup_from).Deduplicate
     opts = ["--direct_num_workers", "1"]  # one core: figures are per core
     parts: dict[str, list] = {"rejects": [], "labels": [], "weighted_labels": [], "shards": []}
     t0, c0 = time.time(), time.process_time()
@@ -194,10 +216,89 @@ def run_stage(n: int, stage: str, q) -> None:
     q.put({"wall": time.time() - t0, "cpu": cpu, "peak_mb": peak, **counts})
 
 
-def measure(n: int, stage: str) -> dict:
+def _shuffle_inputs(pipeline, scope: str) -> list[tuple[str, str, Any]]:
+    """(kind, label, input PCollection) of every GroupByKey and CombinePerKey under the
+    composite labelled ``scope`` (a CoGroupByKey's GroupByKey included; GroupByKeys inside a
+    CombinePerKey are left to the combine)."""
+    import apache_beam as beam
+    from apache_beam.pipeline import PipelineVisitor
+
+    found: list[tuple[str, str, Any]] = []
+
+    class Visitor(PipelineVisitor):
+        def __init__(self) -> None:
+            self.combines: list[str] = []
+
+        def enter_composite_transform(self, node) -> None:
+            if (isinstance(node.transform, beam.CombinePerKey)
+                    and node.full_label.startswith(scope)):
+                self.combines.append(node.full_label)
+                found.append(("combine", node.full_label, node.inputs[0]))
+
+        def visit_transform(self, node) -> None:
+            if (isinstance(node.transform, beam.GroupByKey) and node.full_label.startswith(scope)
+                    and not any(node.full_label.startswith(c + "/") for c in self.combines)):
+                found.append(("group", node.full_label, node.inputs[0]))
+
+    pipeline.visit(Visitor())
+    return found
+
+
+def _count_bytes(element: Any, name: str) -> None:
+    import pickle
+
+    from apache_beam.metrics import Metrics
+
+    Metrics.counter("shuffle_bytes", name).inc(len(pickle.dumps(element, protocol=5)))
+    Metrics.counter("shuffle_elements", name).inc()
+
+
+def shuffle_bytes(n: int, dedup_from: str | None, near: dict | None = None
+                  ) -> dict[str, Any]:
+    """Bytes and elements entering each shuffle of the dedup stage, per input document."""
+    import apache_beam as beam
+    from apache_beam.metrics import MetricsFilter
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipeline.config import load_config
+
+    if dedup_from:
+        module = _load_dedup(dedup_from)
+    else:
+        from pipeline.stages import dedup as module
+    p = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
+    docs = (p | beam.Create(list(range((n + CHUNK - 1) // CHUNK))) | beam.FlatMap(_chunk, n))
+    cfg = load_config(overrides={"dedup": {"near": near}} if near else None)
+    kept, _ = docs | "Dedup" >> module.Deduplicate(cfg)
+    _ = kept | beam.combiners.Count.Globally()
+    inputs = _shuffle_inputs(p, "Dedup/")
+    for i, (kind, label, pcoll) in enumerate(inputs):
+        _ = pcoll | f"Measure{i}" >> beam.Map(_count_bytes, f"{kind}:{label[len('Dedup/'):]}")
+    result = p.run()
+    result.wait_until_finish()
+    rows: dict[str, dict[str, float]] = {}
+    for c in result.metrics().query(MetricsFilter())["counters"]:
+        if c.key.metric.namespace in ("shuffle_bytes", "shuffle_elements"):
+            field = "bytes" if c.key.metric.namespace == "shuffle_bytes" else "elements"
+            rows.setdefault(c.key.metric.name, {})[field] = c.committed / n
+    return rows
+
+
+def print_shuffle(n: int, rows: dict[str, dict[str, float]], title: str) -> None:
+    print(f"\n{title}: shuffle input per document, {n:,} documents")
+    print(f"{'shuffle':<58}{'bytes/doc':>11}{'elems/doc':>11}")
+    for name, r in sorted(rows.items(), key=lambda kv: -kv[1].get("bytes", 0)):
+        print(f"{name[:57]:<58}{r.get('bytes', 0):>11,.0f}{r.get('elements', 0):>11.2f}")
+    for kind in ("group", "combine"):
+        total = sum(r.get("bytes", 0) for k, r in rows.items() if k.startswith(kind))
+        print(f"  total {kind}: {total:,.0f} bytes/doc")
+
+
+def measure(n: int, stage: str, dedup_from: str | None = None, near: dict | None = None
+            ) -> dict:
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    proc = ctx.Process(target=run_stage, args=(n, stage, q))
+    proc = ctx.Process(target=run_stage, args=(n, stage, q, dedup_from, near))
     proc.start()
     out = q.get()
     proc.join()
@@ -213,7 +314,25 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
+    ap.add_argument("--shuffle", type=int, metavar="N",
+                    help="measure the dedup stage's shuffle bytes on N documents instead")
+    ap.add_argument("--dedup-from", metavar="FILE",
+                    help="measure the Deduplicate of this module file (with --shuffle: as well)")
+    ap.add_argument("--near", type=json.loads, metavar="JSON",
+                    help='dedup.near values over the preset, e.g. {"bands": 40, "rows": 5}')
     a = ap.parse_args()
+    if a.shuffle:
+        if a.dedup_from:
+            before = shuffle_bytes(a.shuffle, a.dedup_from, a.near)
+            print_shuffle(a.shuffle, before, f"dedup from {a.dedup_from}")
+        after = shuffle_bytes(a.shuffle, None, a.near)
+        print_shuffle(a.shuffle, after, "pipeline.stages.dedup")
+        if a.dedup_from:
+            for kind in ("group", "combine"):
+                b = sum(r.get("bytes", 0) for k, r in before.items() if k.startswith(kind))
+                c = sum(r.get("bytes", 0) for k, r in after.items() if k.startswith(kind))
+                print(f"{kind} bytes/doc: {b:,.0f} -> {c:,.0f} ({c / b if b else 0:.2f}x)")
+        return
     results = {}
     for n in a.sizes:
         exp = expected(n)
@@ -224,7 +343,7 @@ def main() -> None:
               f"{'peak MB':>9}")
         base = None
         for stage in a.stages:
-            r = measure(n, stage)
+            r = measure(n, stage, a.dedup_from, a.near)
             results[(n, stage)] = r
             if stage == "baseline":
                 base = r

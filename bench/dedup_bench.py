@@ -1,19 +1,26 @@
 """Deduplication cores: MinHash speed against datasketch, near-duplicate recall and precision,
 and the speed of pHash and of the evaluation-text lookup.
 
-Usage: python bench/dedup_bench.py [--docs 5000] [--pairs 400] [--seed 0]
+Usage: python bench/dedup_bench.py [--docs 5000] [--pairs 400] [--per-bin 300] [--only-curve]
+       [--seed 0]
 Measures, single process, on generated English-like documents of about 2 KB (words drawn
 from a seeded Zipf vocabulary, in sentences):
 1. signatures/s: datasketch.MinHash(num_perm=112) updated with each word 5-gram (and with
    update_batch), against filters.minhash.minhash_batch in batches of 256; also shingling
    alone (word and 5-gram hashes);
-2. near-duplicate quality of filters.near_dup.clusters (14 bands x 8 rows): duplicate pairs
+2. near-duplicate quality of filters.near_dup.clusters (its default bands x rows, 16-bit
+   signatures as the Beam stage ships them): duplicate pairs
    made from a base document by word substitutions, insertions and deletions until their true
    Jaccard (Python sets of 5-gram shingles) lands in [0.8, 1.0]; hard non-duplicates made the
    same way down to [0.3, 0.5); unrelated documents besides. A pair is a true duplicate when
    its true Jaccard is >= 0.8. Recall: true duplicate pairs put in one cluster; precision:
    pairs put in one cluster that are true duplicates (every such pair is checked);
-3. pHash images/s (640 x 480, decoded and from JPEG bytes) and evaluation-text matches/s.
+3. the S-curve: share of pairs merged by true Jaccard, in bins of 0.05 from 0.30 to 1.00,
+   for the old setting (14 x 8, verify >= 0.7) and the candidates for a new one, with the
+   Beam stage's 16-bit signatures and bounded verification (each bucket member against the
+   bucket's BUCKET_HEADS best-ranked members); targets: recall >= 0.99 at J >= 0.7, and
+   >= 0.99 of pairs at J <= 0.5 left apart (``--only-curve`` runs it alone);
+4. pHash images/s (640 x 480, decoded and from JPEG bytes) and evaluation-text matches/s.
 Rates are items per CPU second of this single-threaded process, i.e. per core.
 """
 
@@ -187,15 +194,16 @@ def grey_zone(gen: TextGen, n_pairs: int, thresholds: list[float]
               ) -> dict[str, dict[str, float]]:
     """Share of pairs merged, by true Jaccard band, for pairs between 0.5 and 0.8 (neither
     counted as duplicates nor as non-duplicates above), at each verification threshold."""
-    from filters.minhash import minhash_batch
-    from filters.near_dup import clusters
+    from filters.minhash import compact_signatures, minhash_batch
+    from filters.near_dup import DEFAULT_BANDS, DEFAULT_ROWS, clusters
 
     docs, pairs = make_pairs(gen, n_pairs, (("grey", 0.5, 0.8),), singles=False)
     ids = sorted(docs)
-    sigs = dict(zip(ids, minhash_batch([docs[i] for i in ids])))
+    sigs = dict(zip(ids, compact_signatures(minhash_batch(
+        [docs[i] for i in ids], num_perm=DEFAULT_BANDS * DEFAULT_ROWS))))
     out: dict[str, dict[str, float]] = {}
     for threshold in thresholds:
-        surv = clusters(sigs, 14, 8, threshold)
+        surv = clusters(sigs, threshold=threshold)
         shares = out[f"grey_t{threshold}"] = {}
         for lo in (0.5, 0.6, 0.7):
             band = [(a, b) for a, b, j in pairs if lo <= j < lo + 0.1]
@@ -206,14 +214,15 @@ def grey_zone(gen: TextGen, n_pairs: int, thresholds: list[float]
 
 def bench_quality(docs: dict[str, str], pairs: list[tuple[str, str, float]],
                   threshold: float, star: bool = False) -> dict[str, float]:
-    from filters.minhash import minhash_batch
-    from filters.near_dup import clusters
+    from filters.minhash import compact_signatures, minhash_batch
+    from filters.near_dup import DEFAULT_BANDS, DEFAULT_ROWS, clusters
 
     ids = sorted(docs)
-    sig_rows = np.concatenate([minhash_batch([docs[i] for i in ids[k: k + BATCH]])
+    sig_rows = np.concatenate([minhash_batch([docs[i] for i in ids[k: k + BATCH]],
+                                             num_perm=DEFAULT_BANDS * DEFAULT_ROWS)
                                for k in range(0, len(ids), BATCH)])
-    sigs = dict(zip(ids, sig_rows))
-    survivor = clusters(sigs, 14, 8, threshold, star=star)
+    sigs = dict(zip(ids, compact_signatures(sig_rows)))
+    survivor = clusters(sigs, threshold=threshold, star=star)
     members: dict[str, list[str]] = {}
     for doc_id, s in survivor.items():
         members.setdefault(s, []).append(doc_id)
@@ -239,6 +248,50 @@ def bench_quality(docs: dict[str, str], pairs: list[tuple[str, str, float]],
         "hard_pairs_merged": sum(survivor[a] == survivor[b]
                                  for a, b, j in pairs if j < 0.5),
     }
+
+
+# Near-duplicate settings compared on the S-curve: (name, ngram, bands, rows, threshold).
+SETTINGS = (("5-gram 14x8 t0.70 (old)", 5, 14, 8, 0.70),
+            ("5-gram 40x5 t0.60", 5, 40, 5, 0.60),
+            ("3-gram 40x5 t0.70", 3, 40, 5, 0.70))
+S_BINS = [round(0.30 + 0.05 * i, 2) for i in range(15)]  # true J from 0.30 to 1.00
+
+
+def s_curve(gen: TextGen, per_bin: int, settings=SETTINGS, heads: int | None = None
+            ) -> dict[str, dict[str, float]]:
+    """Share of pairs merged by true word 5-gram Jaccard (bins of 0.05 from 0.30; the last
+    bin holds exact copies), for each setting, with the Beam stage's verification (each
+    bucket member against its ``heads`` best-ranked bucket members) and its compact 16-bit
+    signatures. Pairs are made one base document each, so only the pair can merge."""
+    from filters.minhash import compact_signatures, minhash_batch
+    from filters.near_dup import clusters
+
+    if heads is None:
+        from pipeline.stages.dedup import BUCKET_HEADS as heads
+    kinds = tuple((f"s{lo:.2f}", lo, lo + 0.05) for lo in S_BINS[:-1])
+    docs, pairs = make_pairs(gen, per_bin, kinds, singles=False)
+    for i in range(per_bin):  # exact copies: true J 1.0
+        docs[f"copy{i:05d}a"] = docs[f"copy{i:05d}b"] = gen.document()
+        pairs.append((f"copy{i:05d}a", f"copy{i:05d}b", 1.0))
+    ids = sorted(docs)
+    out: dict[str, dict[str, float]] = {}
+    for name, ngram, bands, rows, threshold in settings:
+        sig_rows = np.concatenate([
+            minhash_batch([docs[i] for i in ids[k: k + BATCH]], num_perm=bands * rows,
+                          ngram=ngram) for k in range(0, len(ids), BATCH)])
+        sigs = dict(zip(ids, compact_signatures(sig_rows)))
+        surv = clusters(sigs, bands, rows, threshold, heads=heads)
+        merged: dict[float, list[bool]] = {}
+        for a, b, j in pairs:
+            lo = S_BINS[-1] if j >= 1.0 else max(x for x in S_BINS[:-1] if x <= j + 1e-12)
+            merged.setdefault(lo, []).append(surv[a] == surv[b])
+        curve = {f"{lo:.2f}": float(np.mean(v)) for lo, v in sorted(merged.items())}
+        high = [surv[a] == surv[b] for a, b, j in pairs if j >= 0.7]
+        low = [surv[a] == surv[b] for a, b, j in pairs if j <= 0.5]
+        out[name] = {"curve": curve, "recall_j_ge_0.7": float(np.mean(high)),
+                     "merged_j_le_0.5": float(np.mean(low)),
+                     "precision": sum(high) / max(sum(high) + sum(low), 1)}
+    return out
 
 
 def bench_phash(n: int = 200) -> dict[str, float]:
@@ -286,11 +339,18 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=5000, help="documents for the speed runs")
     ap.add_argument("--pairs", type=int, default=400, help="pairs of each kind for quality")
+    ap.add_argument("--per-bin", type=int, default=300, help="pairs per bin of the S-curve")
+    ap.add_argument("--only-curve", action="store_true", help="run the S-curve alone")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
-    from filters.near_dup import DEFAULT_THRESHOLD
+    from filters.near_dup import DEFAULT_BANDS, DEFAULT_ROWS, DEFAULT_THRESHOLD
 
     gen = TextGen(a.seed)
+    if a.only_curve:
+        curves = s_curve(gen, a.per_bin)
+        for name, c in curves.items():
+            print(name, json.dumps(c))
+        return
     docs = [gen.document() for _ in range(a.docs)]
     print(f"documents: {len(docs)}, mean {np.mean([len(d) for d in docs]):.0f} chars, "
           f"{np.mean([len(words(d)) for d in docs]):.0f} words")
@@ -314,7 +374,8 @@ def main() -> None:
             q = bench_quality(pair_docs, pairs, threshold, star)
             name = f"t{threshold}{'_star' if star else ''}"
             result["quality"][name] = q
-            print(f"near_dup 14x8, verify >= {threshold}{' (star buckets)' if star else ''}: "
+            star_note = " (star buckets)" if star else ""
+            print(f"near_dup {DEFAULT_BANDS}x{DEFAULT_ROWS}, verify >= {threshold}{star_note}: "
                   f"recall {q['recall']:.3f} (J 0.80-0.85: {q['recall_0.80_0.85']:.3f}), "
                   f"precision {q['precision']:.3f} over {q['merged_pairs']} merged pairs, "
                   f"hard non-duplicates merged {q['hard_pairs_merged']}")
@@ -323,6 +384,16 @@ def main() -> None:
         result["quality"][name] = g
         print(f"  grey zone, verify >= {name[6:]}: share of pairs merged by true J "
               + ", ".join(f"{k}: {v:.2f}" for k, v in g.items()))
+
+    curves = result["s_curve"] = s_curve(gen, a.per_bin)
+    print(f"S-curve: share of pairs merged by true word 5-gram Jaccard ({a.per_bin} pairs a "
+          "bin; 1.00 = exact copies), 16-bit signatures, the stage's heads a bucket")
+    print(f"  {'setting':<26}" + "".join(f"{lo:>6.2f}" for lo in S_BINS))
+    for name, c in curves.items():
+        print(f"  {name:<26}" + "".join(f"{c['curve'].get(f'{lo:.2f}', float('nan')):>6.3f}"
+                                        for lo in S_BINS))
+        print(f"  {'':<26}recall at J >= 0.7: {c['recall_j_ge_0.7']:.4f}; merged at J <= 0.5: "
+              f"{c['merged_j_le_0.5']:.4f}; precision over both: {c['precision']:.4f}")
 
     result["phash"] = bench_phash()
     print(f"phash: {result['phash']['phash_images_per_s']:.0f} images/s (640x480 decoded), "

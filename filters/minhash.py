@@ -290,3 +290,12 @@ def band_keys(sig: np.ndarray, bands: int = 14, rows: int = 8) -> list[bytes]:
     if sig.ndim != 1:
         raise ValueError("band_keys takes one signature; use band_keys_batch for several")
     return band_keys_batch(sig[None, :], bands, rows)[0]
+
+
+def compact_signatures(sigs: np.ndarray) -> np.ndarray:
+    """Signatures cut to their low 16 bits (uint16), half the bytes to ship and compare.
+
+    Two different 32-bit minima still agree on 16 bits by chance with probability 2^-16, so a
+    pair of Jaccard J agrees on a position with probability J + (1 - J) / 65536: the estimate
+    moves by under 2e-5, and band keys over compact values collide just as rarely."""
+    return np.ascontiguousarray(sigs, dtype=np.uint32).astype(np.uint16)

@@ -2,20 +2,21 @@
 stage does, used by the benchmark and the tests.
 
 1. LSH: each signature is cut into ``bands`` bands of ``rows`` values; documents sharing any
-   band exactly (``filters.minhash.band_keys_batch``) are candidates. With 14 x 8 a pair of
-   Jaccard J becomes a candidate with probability 1 - (1 - J^8)^14: 0.92 at J = 0.8, 0.99 at
-   0.85, 0.05 at 0.5.
+   band exactly (``filters.minhash.band_keys_batch``) are candidates. With 40 x 5 a pair of
+   Jaccard J becomes a candidate with probability 1 - (1 - J^5)^40: 0.9994 at J = 0.7, 0.72
+   at 0.5 (verification sorts those out), 0.09 at 0.3.
 2. Verification: a candidate pair is kept when its estimated Jaccard (share of equal signature
    values) is at least ``threshold``.
 3. Connected components of the kept pairs; every document maps to the smallest doc id of its
    component, so the result never depends on input order.
 
-Why ``DEFAULT_THRESHOLD`` is 0.7 while the duplicates we mean to remove are those of true
-Jaccard >= 0.8 (OmniCorpus's threshold): with 112 values the estimate's standard deviation is
-sqrt(J (1 - J) / 112), 0.038 at J = 0.8. Verifying at 0.8 would drop about half of the pairs
-sitting at 0.8; at 0.7 (2.6 sd below) 99.5% of them pass, while a pair at J = 0.5 passes with
-probability about 1e-5. LSH already gives up some recall near 0.8, so verification should not
-cost more. Pairs between 0.5 and 0.8 are a grey zone either way.
+Targets: copies of word 5-gram Jaccard >= 0.7 are merged (recall >= 0.99, a page with 3% of
+its words deleted sits near 0.75) and pairs at J <= 0.5 are not (>= 0.99). With 200 values the
+estimate's standard deviation is sqrt(J (1 - J) / 200): 0.032 at J = 0.7 and 0.035 at 0.5, so
+a threshold of 0.6 sits 3.1 sd below the first (99.9% pass) and 2.8 sd above the second
+(0.25% pass, and only for pairs right at 0.5). bench/dedup_bench.py draws the S-curve.
+Shorter shingles were tried: 3-grams raise the similarity of lightly edited copies but also
+of pairs near 0.5, and separate the two worse than 5-grams with more values.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ import numpy as np
 
 from filters.minhash import band_keys_batch, estimate_jaccard
 
-DEFAULT_BANDS = 14
-DEFAULT_ROWS = 8
-DEFAULT_THRESHOLD = 0.7
+DEFAULT_NGRAM = 5
+DEFAULT_BANDS = 40
+DEFAULT_ROWS = 5
+DEFAULT_THRESHOLD = 0.6
 
 
 def verified(a_sig: np.ndarray, b_sig: np.ndarray, threshold: float = DEFAULT_THRESHOLD
@@ -74,17 +76,19 @@ class _Components:
 
 def verified_pairs(sigs: dict[str, np.ndarray], bands: int = DEFAULT_BANDS,
                    rows: int = DEFAULT_ROWS, threshold: float = DEFAULT_THRESHOLD,
-                   star: bool = False) -> set[tuple[str, str]]:
+                   star: bool = False, heads: int | None = None) -> set[tuple[str, str]]:
     """Candidate pairs (a < b) that pass verification.
 
-    ``star=False`` checks every pair of a bucket. ``star=True`` checks only the bucket's
-    smallest id against the others, as the Beam stage does to stay linear in bucket size;
-    members then connect through the head or through other buckets."""
+    By default every pair of a bucket is checked. ``heads=k`` checks each member only against
+    the bucket's k smallest ids, as the Beam stage does to bound the work per member however
+    large the bucket (``star=True`` is ``heads=1``); members then also connect through other
+    buckets."""
     pairs: set[tuple[str, str]] = set()
+    if star:
+        heads = 1
     for members in buckets(sigs, bands, rows).values():
         mat = np.stack([sigs[m] for m in members])
-        heads = 1 if star else len(members) - 1
-        for i in range(heads):
+        for i in range(len(members) - 1 if heads is None else min(heads, len(members) - 1)):
             agree = np.count_nonzero(mat[i + 1:] == mat[i], axis=1) / mat.shape[1]
             for j in np.flatnonzero(agree >= threshold):
                 pairs.add((members[i], members[i + 1 + int(j)]))
@@ -92,9 +96,10 @@ def verified_pairs(sigs: dict[str, np.ndarray], bands: int = DEFAULT_BANDS,
 
 
 def clusters(sigs: dict[str, np.ndarray], bands: int = DEFAULT_BANDS, rows: int = DEFAULT_ROWS,
-             threshold: float = DEFAULT_THRESHOLD, star: bool = False) -> dict[str, str]:
+             threshold: float = DEFAULT_THRESHOLD, star: bool = False,
+             heads: int | None = None) -> dict[str, str]:
     """Every doc id -> the survivor of its near-duplicate cluster (its smallest doc id)."""
     comp = _Components()
-    for a, b in verified_pairs(sigs, bands, rows, threshold, star):
+    for a, b in verified_pairs(sigs, bands, rows, threshold, star, heads):
         comp.union(a, b)
     return {doc_id: comp.find(doc_id) for doc_id in sigs}

@@ -45,3 +45,18 @@ def test_filter_fn_leaves_its_inputs_unchanged_in_both_modes():
         else:  # the junk paragraph left the kept copies, not the inputs
             by_key = {d.key: d for d in docs}
             assert all(len(d.nodes) < len(by_key[d.key].nodes) for d in kept)
+
+
+def test_text_decontamination_marks_a_copy_in_tag_only_mode(tmp_path):
+    from pipeline.stages.decontam import DecontamTextFn
+
+    docs = _docs()
+    evals = tmp_path / "eval.txt"
+    evals.write_text(docs[0].text.split("\n")[0] + "\n")  # a whole paragraph of doc 0
+    fn = DecontamTextFn({"eval_texts": [str(evals)], "eval_images": [], "ngram": 13,
+                         "min_words": 8, "max_distance": 4}, tag_only=True)
+    kept_aside = copy.deepcopy(docs)
+    outputs = _run(fn, docs)
+    assert docs == kept_aside
+    marked = [d for d in outputs if "eval_text_match" in d.meta]
+    assert [d.key for d in marked] == ["k0"]

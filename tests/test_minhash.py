@@ -13,6 +13,7 @@ import pytest
 from filters.minhash import (
     band_keys,
     band_keys_batch,
+    compact_signatures,
     estimate_jaccard,
     minhash_batch,
     window_hashes,
@@ -182,7 +183,7 @@ def test_clusters_survivor_is_smallest_and_order_independent() -> None:
     for s in range(20):
         texts[f"single{s:02d}"] = " ".join(doc(rng))
     ids = list(texts)
-    sigs = dict(zip(ids, minhash_batch([texts[i] for i in ids])))
+    sigs = dict(zip(ids, minhash_batch([texts[i] for i in ids], num_perm=200)))
     result = clusters(sigs)
     for doc_id, survivor in result.items():
         expected = doc_id.split("-")[0] + "-0" if doc_id.startswith("g") else doc_id
@@ -190,6 +191,7 @@ def test_clusters_survivor_is_smallest_and_order_independent() -> None:
     rng.shuffle(ids)
     assert clusters({i: sigs[i] for i in ids}) == result
     assert clusters({i: sigs[i] for i in ids}, star=True) == result
+    assert clusters({i: sigs[i] for i in ids}, heads=4) == result
 
 
 def test_chain_clusters_join_through_the_middle() -> None:
@@ -199,10 +201,10 @@ def test_chain_clusters_join_through_the_middle() -> None:
     b[rng.choice(56, 25, replace=False)] += 1  # changes only in bands 0-6
     c = b.copy()
     c[56 + rng.choice(56, 25, replace=False)] += 1  # changes only in bands 7-13
-    assert verified(a, b) and verified(b, c) and not verified(a, c)
+    assert verified(a, b, 0.7) and verified(b, c, 0.7) and not verified(a, c, 0.7)
     sigs = {"z": a, "m": b, "a": c, "x": rng.integers(0, 9, 112).astype(np.uint32)}
-    assert verified_pairs(sigs) == {("m", "z"), ("a", "m")}
-    assert clusters(sigs) == {"z": "a", "m": "a", "a": "a", "x": "x"}
+    assert verified_pairs(sigs, 14, 8, 0.7) == {("m", "z"), ("a", "m")}
+    assert clusters(sigs, 14, 8, 0.7) == {"z": "a", "m": "a", "a": "a", "x": "x"}
 
 
 def test_near_duplicates_found_and_distinct_documents_kept() -> None:
@@ -220,6 +222,35 @@ def test_near_duplicates_found_and_distinct_documents_kept() -> None:
             far_pairs.append((f"{i:02d}a", f"{i:02d}c"))
     assert len(dup_pairs) >= 25 and len(far_pairs) >= 25
     ids = sorted(texts)
-    surv = clusters(dict(zip(ids, minhash_batch([texts[i] for i in ids]))))
+    surv = clusters(dict(zip(ids, minhash_batch([texts[i] for i in ids], num_perm=200))))
     assert sum(surv[a] == surv[b] for a, b in dup_pairs) >= len(dup_pairs) - 1
     assert not any(surv[a] == surv[c] for a, c in far_pairs)
+
+
+def test_bucket_members_are_verified_beyond_a_chance_collision_head() -> None:
+    # 4 bands x 2 rows: head "a" shares band 0 only; "b" and "c" share band 0 and one value
+    # of every other band, so they meet only in the bucket that "a" heads.
+    b = np.arange(1, 9, dtype=np.uint32)
+    c = b.copy()
+    c[[3, 5, 7]] += 100
+    a = b.copy()
+    a[2:] += 1000
+    sigs = {"a": a, "b": b, "c": c}
+    assert verified_pairs(sigs, 4, 2, 0.6, star=True) == set()
+    assert verified_pairs(sigs, 4, 2, 0.6, heads=2) == {("b", "c")}
+    assert clusters(sigs, 4, 2, 0.6, heads=2) == {"a": "a", "b": "b", "c": "b"}
+
+
+def test_compact_signatures_keep_estimates_and_bands() -> None:
+    rng = random.Random(8)
+    base = doc(rng)
+    texts = [" ".join(base), " ".join(edited(rng, base, 20)), " ".join(doc(rng))]
+    full = minhash_batch(texts, num_perm=200)
+    small = compact_signatures(full)
+    assert small.dtype == np.uint16 and small.shape == full.shape
+    assert np.array_equal(small, (full & 0xFFFF).astype(np.uint16))
+    for i, j in ((0, 1), (0, 2)):
+        assert abs(estimate_jaccard(small[i], small[j]) - estimate_jaccard(full[i], full[j])
+                   ) <= 1 / 200
+    same = band_keys_batch(small[[0, 0]], 40, 5)
+    assert same[0] == same[1] and len(set(same[0])) == 40

@@ -4,6 +4,7 @@ evaluation text leave the build, with the matching evaluation item named in the 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,23 +42,34 @@ def image_index(dcfg: dict[str, Any]):
                                      max_distance=dcfg["max_distance"], storage=BEAM)
 
 
+class _TextIndex:
+    """Holds the evaluation-text index (or None) for Shared, which references it weakly."""
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+
+
 class DecontamTextFn(beam.DoFn):
-    """The index is built once per worker from the evaluation files (they are small)."""
+    """The index is built once per worker process from the evaluation files and shared by
+    every DoFn instance (thread) of that process."""
 
     def __init__(self, dcfg: dict[str, Any], tag_only: bool) -> None:
+        from apache_beam.utils.shared import Shared
+
         self.dcfg, self.tag_only = dcfg, tag_only
-        self._index = None
+        self._shared = Shared()
+        self._holder: _TextIndex | None = None
 
     def setup(self) -> None:
-        self._index = text_index(self.dcfg)
+        self._holder = self._shared.acquire(lambda: _TextIndex(text_index(self.dcfg)))
 
     def process(self, doc: Document) -> Iterator[Any]:
-        hit = self._index.match(doc.text) if self._index is not None else None
+        index = self._holder.index if self._holder is not None else None
+        hit = index.match(doc.text) if index is not None else None
         if hit is None:
             yield doc
-        elif self.tag_only:
-            doc.meta["eval_text_match"] = hit
-            yield doc
+        elif self.tag_only:  # a marked copy: Beam's inputs are not to be changed
+            yield dataclasses.replace(doc, meta={**doc.meta, "eval_text_match": hit})
         else:
             yield pvalue.TaggedOutput(REJECTS, Reject(
                 doc.key, DECONTAM_STAGE, TEXT_FILTER, "eval_text_match", None, doc.url,

@@ -3,20 +3,37 @@ duplicate would cost is saved that way):
 
 1. exact URL: one document per normalised URL, the newest crawl wins;
 2. exact normalised text;
-3. near duplicates: MinHash over word n-grams, LSH bands, candidates verified by their
-   estimated Jaccard, then clusters resolved by a fixed number of min-label propagation rounds;
+3. near duplicates: MinHash over word n-grams, LSH bands, each bucket member verified against
+   the bucket's few best-ranked members by estimated Jaccard, then clusters resolved to a
+   fixed point (min-label propagation, old roots hooked to the smallest label their members
+   saw, pointer jumping: rounds grow with the log of a chain's length, not its length);
 4. paragraphs repeated within a domain: boilerplate that survived extraction leaves every
    document of that domain. It runs last so that copies of one page, already gone, do not
    make that page's own paragraphs look like boilerplate.
 
 Every survivor is chosen by ``rank``: newest crawl first, then the smallest document key. The
-result never depends on input order, bundling or the number of workers, and every grouping
-holds one key's members (one URL, one text, one LSH bucket), never the corpus.
+result never depends on input order, bundling or the number of workers.
+
+How it scales: each document is read once into a small projection (rank, URL and text hashes,
+a compact signature, its paragraphs' hashes salted with its domain) and every decision runs
+on projections.
+Winners of exact groups come from ``CombinePerKey(min)``, which combines before the shuffle;
+groups that may be hot (one text shared by millions of soft-404 pages, one LSH bucket, one
+boilerplate paragraph) are only ever iterated, in at most two passes, never listed or sorted.
+The verdicts (document key -> what happens to it) meet the documents in one final join: a
+document's bytes cross a single shuffle in this stage.
+
+Metrics (namespace ``dedup``): ``near_rounds_used``, a distribution whose max is the last round
+that changed a label; ``near_label_changes``; ``near_unresolved``, documents kept because the
+bound ``dedup.near.rounds`` was reached first (a warning is logged then).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import heapq
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -24,6 +41,7 @@ from urllib.parse import urlsplit
 
 import apache_beam as beam
 from apache_beam import pvalue
+from apache_beam.metrics import Metrics
 
 from pipeline.rejects import REJECTS
 from pipeline.stages.images import normalize_url
@@ -41,9 +59,19 @@ DEDUP_REASONS = {
     NEAR_FILTER: ("near_duplicate",),
     PARAGRAPH_FILTER: ("repeated_in_domain", "no_text_left"),
 }
+# Each bucket member is verified against this many best-ranked members of its bucket (those
+# ranked before it): a chance collision at the head then does not hide the true duplicates
+# among the others, and the work per member stays bounded however large the bucket.
+BUCKET_HEADS = 4
 
 _DIGITS_DOWN = str.maketrans("0123456789", "9876543210")
 _NON_WORD = re.compile(r"[\W_]+")
+_log = logging.getLogger(__name__)
+
+# Verdict kinds, in the order a document meets the steps.
+_URL, _TEXT, _NEAR, _PARA = "url", "text", "near", "para"
+_DUPLICATE_KINDS = ((_URL, URL_FILTER, "duplicate_url"), (_TEXT, TEXT_FILTER, "duplicate_text"),
+                    (_NEAR, NEAR_FILTER, "near_duplicate"))
 
 
 def rank(doc: Document) -> str:
@@ -65,92 +93,458 @@ def text_hash(text: str) -> bytes:
     return hashlib.blake2b(normalized_text(text).encode(), digest_size=16).digest()
 
 
+_PARA_KEY = 8  # bytes of a paragraph key: plenty to tell apart the paragraphs of one domain
+
+
+def paragraph_key(domain: str, text: str) -> bytes:
+    """A paragraph of one domain, as one short key: the domain salts the hash of the text."""
+    return hashlib.blake2b(normalized_text(text).encode(), digest_size=_PARA_KEY,
+                           salt=hashlib.blake2b(domain.encode(), digest_size=16).digest()
+                           ).digest()
+
+
+def _url_hash(url: str) -> bytes:
+    return hashlib.blake2b(normalize_url(url).encode(), digest_size=16).digest()
+
+
 def domain_of(url: str) -> str:
     host = (urlsplit(url).hostname or "").lower()
     return host[4:] if host.startswith("www.") else host
 
 
-def _duplicate(doc: Document, filter_name: str, reason: str, survivor: str, tag_only: bool
-               ) -> Any:
-    """What becomes of a duplicate: a reject naming its survivor, or with tag_only the
-    document itself, marked."""
-    if tag_only:
-        doc.meta.setdefault("duplicate_of", {})[filter_name] = survivor
-        return doc
-    return pvalue.TaggedOutput(REJECTS, Reject(doc.key, DEDUP_STAGE, filter_name, reason, None,
-                                               doc.url, f"survivor {survivor}"))
+# --- projections ----------------------------------------------------------------------------
+
+class _ProjectFn(beam.DoFn):
+    """Batches of documents -> small projections, each tagged output keyed by rank, each only
+    when a step needs it: main (rank, (URL hash, text hash)) for exact dedup (None for the
+    hash no step uses); "sig" (rank, compact MinHash signature) for near dedup; "para" (rank,
+    its paragraph keys joined in one bytes) for paragraph dedup."""
+
+    def __init__(self, url: bool, text: bool, ncfg: dict[str, Any] | None,
+                 min_chars: int | None) -> None:
+        self.url, self.text, self.ncfg, self.min_chars = url, text, ncfg, min_chars
+
+    def process(self, batch: list[Document]) -> Iterator[Any]:
+        texts = [d.text for d in batch] if self.text or self.ncfg is not None else None
+        sigs = None
+        if self.ncfg is not None:
+            from filters.minhash import compact_signatures, minhash_batch
+
+            c = self.ncfg
+            sigs = compact_signatures(minhash_batch(
+                texts, num_perm=c["bands"] * c["rows"], ngram=c["ngram"]))
+        for i, doc in enumerate(batch):
+            r = rank(doc)
+            if self.url or self.text:
+                yield r, (_url_hash(doc.url) if self.url else None,
+                          text_hash(texts[i]) if self.text else None)
+            if sigs is not None:
+                yield pvalue.TaggedOutput("sig", (r, sigs[i].tobytes()))
+            if self.min_chars is not None:
+                keys = _paragraph_keys(doc, self.min_chars)
+                if keys:
+                    yield pvalue.TaggedOutput("para", (r, keys))
 
 
-def _joined_doc(groups: dict[str, Iterable[Any]]) -> Document | None:
-    """The document of a join keyed by document key (None when only other sides matched)."""
-    return next(iter(groups["doc"]), None)
-
-
-class _KeepBestFn(beam.DoFn):
-    """(group key, docs) -> the best-ranked doc; the others become rejects (or, with
-    tag_only, are kept and marked)."""
-
-    def __init__(self, filter_name: str, reason: str, tag_only: bool) -> None:
-        self.filter_name, self.reason, self.tag_only = filter_name, reason, tag_only
-
-    def process(self, item: tuple[Any, Iterable[Document]]) -> Iterator[Any]:
-        docs = sorted(item[1], key=rank)
-        best = docs[0]
-        yield best
-        for doc in docs[1:]:
-            yield _duplicate(doc, self.filter_name, self.reason, best.key, self.tag_only)
-
-
-def _keep_best(docs, label: str, key_fn, filter_name: str, reason: str, tag_only: bool):
-    return (
-        docs
-        | f"{label}Key" >> beam.Map(lambda d: (key_fn(d), d))
-        | f"{label}Group" >> beam.GroupByKey()
-        | f"{label}Best" >> beam.ParDo(_KeepBestFn(filter_name, reason, tag_only)).with_outputs(
-            REJECTS, main="docs")
-    )
-
-
-# --- paragraphs repeated within a domain --------------------------------------------------
-
-def _paragraph_keys(doc: Document, min_chars: int) -> Iterator[tuple[tuple[str, bytes], str]]:
-    seen = set()
+def _paragraph_keys(doc: Document, min_chars: int) -> bytes:
+    """Distinct keys of a document's long text nodes (a document counts once per paragraph),
+    concatenated."""
     domain = domain_of(doc.url)
+    seen: dict[bytes, None] = {}
     for node in doc.nodes:
         if isinstance(node, TextNode) and len(node.text) >= min_chars:
-            h = text_hash(node.text)
-            if h not in seen:
-                seen.add(h)
-                yield (domain, h), doc.key
+            seen.setdefault(paragraph_key(domain, node.text))
+    return b"".join(seen)
 
 
-def _repeated(item: tuple[tuple[str, bytes], Iterable[str]], min_documents: int
-              ) -> Iterator[tuple[str, tuple[bytes, int]]]:
-    keys = sorted(set(item[1]))
-    if len(keys) >= min_documents:
-        for key in keys:
-            yield key, (item[0][1], len(keys))
+# --- joins that never hold a group ----------------------------------------------------------
+
+_HEAD, _MEMBER = 0, 1
 
 
-class _StripParagraphsFn(beam.DoFn):
+def _lazy_join(label: str, heads, members, head_type: type | None = None):
+    """(key, head) and (key, member) streams -> (key, iterable of values) from one
+    GroupByKey. Unlike CoGroupByKey, which builds lists, the values stay an iterable that the
+    consumer reads in at most two passes (Beam's grouped values may be iterated again), so a
+    key with millions of members never sits in memory. With ``head_type`` heads are told
+    from members by their type; otherwise each value is tagged (tag, value)."""
+    if head_type is None:
+        heads = heads | f"{label}TagHead" >> beam.Map(lambda kv: (kv[0], (_HEAD, kv[1])))
+        members = members | f"{label}TagMember" >> beam.Map(
+            lambda kv: (kv[0], (_MEMBER, kv[1])))
+    return _group(label, heads, members)
+
+
+def _head_of(values: Iterable[Any], head_type: type | None = None) -> Any:
+    """First pass: the key's head value (None when it has none); stops as soon as found."""
+    for value in values:
+        if head_type is None:
+            if value[0] == _HEAD:
+                return value[1]
+        elif isinstance(value, head_type):
+            return value
+    return None
+
+
+def _members_of(values: Iterable[Any], head_type: type | None = None) -> Iterator[Any]:
+    """Second pass: the members, one at a time."""
+    for value in values:
+        if head_type is None:
+            if value[0] == _MEMBER:
+                yield value[1]
+        elif not isinstance(value, head_type):
+            yield value
+
+
+_IN, _OUT = True, False  # markers of a document still in the running / dropped by near dedup
+
+
+def _marker(pcoll, label: str, value: bool):
+    return pcoll | label >> beam.Map(lambda kv, v: (kv[0], v), value)
+
+
+def _group(label: str, *pcolls):
+    """Streams keyed alike, grouped in one GroupByKey: values tell their stream by their type
+    or marker, so no tagging pass is needed (these groups hold one document's records)."""
+    return pcolls | f"{label}Flatten" >> beam.Flatten() | f"{label}Group" >> beam.GroupByKey()
+
+
+# --- exact duplicates -----------------------------------------------------------------------
+
+class _ResolveExactFn(beam.DoFn):
+    """(group key, {winner rank, members (rank, carried)}) -> survivors (rank, carried) on
+    the main output, and ("verdict", (loser key, (kind, survivor key))) for the others."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def process(self, item: tuple[Any, Iterable[tuple[int, Any]]]) -> Iterator[Any]:
+        winner = _head_of(item[1], str)
+        survivor = _key_of(winner)
+        for member_rank, carried in _members_of(item[1], str):
+            if member_rank == winner:
+                yield member_rank, carried
+            else:
+                yield pvalue.TaggedOutput("verdict", (_key_of(member_rank),
+                                                      (self.kind, survivor)))
+
+
+def _exact(label: str, kind: str, members):
+    """members: (group key, (rank, carried)). Returns (survivors (rank, carried), verdicts)."""
+    winners = (members | f"{label}Ranks" >> beam.Map(lambda kv: (kv[0], kv[1][0]))
+               | f"{label}Winner" >> beam.CombinePerKey(min))
+    out = (_lazy_join(label, winners, members, str)
+           | f"{label}Resolve" >> beam.ParDo(_ResolveExactFn(kind)).with_outputs(
+               "verdict", main="survivors"))
+    return out.survivors, out.verdict
+
+
+# --- near duplicates ------------------------------------------------------------------------
+
+def _survivor_sigs(item: tuple[str, Iterable[Any]]) -> Iterator[tuple[str, bytes]]:
+    """(rank, {signature, still-in marker}) -> (rank, signature) of documents still in."""
+    values = list(item[1])  # one document's: its signature and at most one marker
+    if _IN in values:
+        for value in values:
+            if isinstance(value, bytes):
+                yield item[0], value
+
+
+def _bands(batch: list[tuple[str, bytes]], bands: int, rows: int
+           ) -> Iterator[tuple[bytes, str]]:
+    """A batch of (rank, signature) -> (band key, rank) for each of their LSH bands."""
+    import numpy as np
+
+    from filters.minhash import band_keys_batch
+
+    sigs = np.frombuffer(b"".join(sig for _, sig in batch), dtype=np.uint16)
+    keys = band_keys_batch(sigs.reshape(len(batch), -1), bands, rows)
+    for (node, _), node_keys in zip(batch, keys):
+        for band in node_keys:
+            yield band, node
+
+
+def _bucket_candidates(item: tuple[bytes, Iterable[str]], heads: int
+                       ) -> Iterator[tuple[str, str]]:
+    """One LSH bucket -> (member, earlier member) candidate pairs: each member against the
+    bucket's ``heads`` best-ranked members ranked before it. First pass finds those (a heap
+    of ``heads`` ranks), the second streams the members: bounded memory and work."""
+    best = sorted(set(heapq.nsmallest(heads, item[1])))
+    if len(best) < 2:
+        return
+    for member in item[1]:
+        for head in best:
+            if head >= member:
+                break
+            yield member, head
+
+
+class _SendSignatureFn(beam.DoFn):
+    """(doc, {its signature, (doc -> head) candidates, head markers}) -> the doc's signature
+    to each head it is a candidate of, and once to itself when it is a head."""
+
+    def process(self, item: tuple[str, Iterable[tuple[int, Any]]]) -> Iterator[Any]:
+        node, values = item
+        sig = _head_of(values, bytes)
+        if sig is None:
+            return
+        is_head = False
+        for head in _members_of(values, bytes):
+            if head is None:
+                is_head = True
+            else:
+                yield head, (node, sig)
+        if is_head:
+            yield pvalue.TaggedOutput("own", (node, sig))
+
+
+class _VerifyFn(beam.DoFn):
+    """(head, {its signature, (member, signature)...}) -> (member, head) for each member
+    whose estimated Jaccard with the head reaches the threshold."""
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+
+    def process(self, item: tuple[str, Iterable[tuple[int, Any]]]) -> Iterator[Any]:
+        import numpy as np
+
+        from filters.near_dup import verified
+
+        head, values = item
+        blob = _head_of(values, bytes)
+        if blob is None:
+            return
+        head_sig = np.frombuffer(blob, dtype=np.uint16)
+        for member, member_blob in _members_of(values, bytes):
+            if verified(head_sig, np.frombuffer(member_blob, dtype=np.uint16), self.threshold):
+                yield member, head
+
+
+class _MinLabel(beam.CombineFn):
+    """(label, previous label or None) values -> (smallest label, the node's previous label,
+    which exactly one value of each key carries)."""
+
+    def create_accumulator(self) -> tuple[str | None, str | None]:
+        return None, None
+
+    def add_input(self, acc, value):
+        return self.merge_accumulators([acc, value])
+
+    def merge_accumulators(self, accs):
+        low = old = None
+        for a_low, a_old in accs:
+            if a_low is not None and (low is None or a_low < low):
+                low = a_low
+            old = a_old if a_old is not None else old
+        return low, old
+
+    def extract_output(self, acc):
+        return acc
+
+
+def _spread(item: tuple[str, Iterable[tuple[int, Any]]]) -> Iterator[Any]:
+    """(node, {label, neighbours}) -> its label to itself (as its previous label too) and to
+    each neighbour."""
+    node, values = item
+    label = _head_of(values)
+    yield node, (label, label)
+    for nbr in _members_of(values):
+        yield nbr, (label, None)
+
+
+def _hook(item: tuple[str, tuple[str, str]]) -> Iterator[tuple[str, tuple[str, str | None]]]:
+    """(node, (new label, previous label)) -> the new label to the node and to its previous
+    label: a cluster's old root adopts the smallest label any of its members has seen."""
+    node, (label, old) = item
+    yield node, (label, old)
+    if old != node:
+        yield old, (label, None)
+
+
+class _JumpFn(beam.DoFn):
+    """(label x, {x's own new label, members (node, old label) pointing at x}) -> each member
+    takes x's label (pointer jumping). Counts the labels that changed; a change in the last
+    round means the bound on rounds was reached."""
+
+    def __init__(self, round_no: int, last: bool) -> None:
+        self.round_no, self.last = round_no, last
+        self.changed = Metrics.counter("dedup", "near_label_changes")
+        self.used = Metrics.distribution("dedup", "near_rounds_used")
+        self.warned = False
+
+    def process(self, item: tuple[str, Iterable[tuple[int, Any]]]) -> Iterator[Any]:
+        top = _head_of(item[1], str)
+        for node, old in _members_of(item[1], str):
+            new = min(top, item[0]) if top is not None else item[0]
+            if new != old:
+                self.changed.inc()
+                self.used.update(self.round_no)
+                if self.last and not self.warned:
+                    self.warned = True
+                    _log.warning("near-duplicate clusters still changing after %d rounds "
+                                 "(dedup.near.rounds); unresolved documents are kept",
+                                 self.round_no)
+            yield node, new
+
+
+class _NearLosersFn(beam.DoFn):
+    """(label x, {x's label, members}) -> (member rank, x) for members of a resolved cluster
+    (x is its own label, so x survives). Members of a cluster still unresolved when the
+    rounds ran out are kept: a reject never names a document that is itself rejected."""
+
+    def __init__(self) -> None:
+        self.unresolved = Metrics.counter("dedup", "near_unresolved")
+
+    def process(self, item: tuple[str, Iterable[tuple[int, Any]]]) -> Iterator[Any]:
+        root = _head_of(item[1]) == item[0]
+        for node in _members_of(item[1]):
+            if node == item[0]:
+                continue
+            if root:
+                yield node, item[0]
+            else:
+                self.unresolved.inc()
+
+
+def _near_losers(sigs, ncfg: dict[str, Any]):
+    """(rank, signature) of the documents in the running -> (loser rank, survivor rank).
+
+    Candidates: pairs sharing an LSH bucket, each member against the bucket's best-ranked
+    members before it. Signatures travel to the heads they are checked against, once per
+    candidate pair. Verified pairs become edges; each round then (1) gives every node the
+    smallest label among itself and its neighbours, (2) hooks each node's previous label (its
+    old root) to that label, (3) replaces every label by its label's label. Labels are ranks
+    of cluster members, so the fixed point labels each cluster with its best-ranked member."""
+    bands, rows = ncfg["bands"], ncfg["rows"]
+    candidates = (
+        sigs
+        | "NearBatch" >> beam.BatchElements(min_batch_size=64, max_batch_size=512)
+        | "NearBands" >> beam.FlatMap(_bands, bands, rows)
+        | "NearBuckets" >> beam.GroupByKey()
+        | "NearCandidates" >> beam.FlatMap(_bucket_candidates, BUCKET_HEADS)
+        | "NearCandidatesUnique" >> beam.Distinct()
+    )
+    wanted = (candidates,
+              candidates | "NearHeadMarks" >> beam.Map(lambda c: (c[1], None))
+              | "NearHeadsUnique" >> beam.Distinct()) | "NearWanted" >> beam.Flatten()
+    sent = (_lazy_join("NearSigs", sigs, wanted, bytes)
+            | "NearSend" >> beam.ParDo(_SendSignatureFn()).with_outputs("own", main="sent"))
+    edges = (_lazy_join("NearCheck", sent.own, sent.sent, bytes)
+             | "NearVerify" >> beam.ParDo(_VerifyFn(ncfg["threshold"])))
+    adjacency = (edges, edges | "NearBack" >> beam.Map(lambda e: (e[1], e[0]))) \
+        | "NearAdjacency" >> beam.Flatten()
+    # Round 0: each node's label is the smallest of itself and its neighbours.
+    labels = (adjacency | "NearSelf" >> beam.FlatMap(lambda e: [(e[0], e[1]), (e[0], e[0])])
+              | "NearLabel0" >> beam.CombinePerKey(min))
+    rounds = ncfg["rounds"]
+    for i in range(1, rounds + 1):
+        spread = (_lazy_join(f"NearSpread{i}", labels, adjacency)
+                  | f"NearPush{i}" >> beam.FlatMap(_spread)
+                  | f"NearMin{i}" >> beam.CombinePerKey(_MinLabel())
+                  | f"NearHook{i}" >> beam.FlatMap(_hook)
+                  | f"NearHooked{i}" >> beam.CombinePerKey(_MinLabel()))
+        pointers = spread | f"NearPoint{i}" >> beam.Map(lambda kv: (kv[1][0], (kv[0], kv[1][1])))
+        own = spread | f"NearOwn{i}" >> beam.Map(lambda kv: (kv[0], kv[1][0]))
+        labels = (_lazy_join(f"NearJump{i}", own, pointers, str)
+                  | f"NearJumped{i}" >> beam.ParDo(_JumpFn(i, i == rounds)))
+    return (_lazy_join("NearRoots", labels, labels | "NearByLabel" >> beam.Map(
+                lambda kv: (kv[1], kv[0])))
+            | "NearLosers" >> beam.ParDo(_NearLosersFn()))
+
+
+# --- paragraphs repeated within a domain ----------------------------------------------------
+
+def _split_keys(item: tuple[str, bytes]) -> Iterator[tuple[bytes, str]]:
+    rank_str, keys = item
+    for i in range(0, len(keys), _PARA_KEY):
+        yield keys[i: i + _PARA_KEY], rank_str
+
+
+def _running(item: tuple[str, Iterable[Any]], gated: bool) -> Iterator[tuple[bytes, str]]:
+    """(rank, {paragraph keys, still-in marker, near-loser marker}) -> (paragraph key, rank)
+    for the documents still in the running."""
+    values = list(item[1])  # one document's records
+    if (gated and _IN not in values) or _OUT in values:
+        return
+    for value in values:
+        if isinstance(value, bytes):
+            yield from _split_keys((item[0], value))
+
+
+def _repeated(item: tuple[bytes, Iterable[tuple[int, Any]]]
+              ) -> Iterator[tuple[str, tuple[str, tuple[bytes, int]]]]:
+    count = _head_of(item[1], int)
+    if count is None:
+        return
+    for member in _members_of(item[1], int):
+        yield _key_of(member), (_PARA, (item[0], count))
+
+
+def _paragraph_verdicts(para, gate, near_out, pcfg: dict[str, Any]):
+    """Paragraph projections of the documents still in the running -> per-document verdicts
+    (doc key, ("para", (paragraph key, documents sharing it)))."""
+    min_docs = pcfg["min_documents"]
+    if gate is None and near_out is None:
+        members = para | "ParaKeys" >> beam.FlatMap(_split_keys)
+    else:
+        members = (_group("ParaGate", para, *(g for g in (gate, near_out) if g is not None))
+                   | "ParaKeys" >> beam.FlatMap(_running, gate is not None))
+    counts = (members | "ParaCount" >> beam.combiners.Count.PerKey()
+              | "ParaRepeated" >> beam.Filter(lambda kv: kv[1] >= min_docs))
+    return (_lazy_join("ParaMembers", counts, members, int)
+            | "ParaVerdicts" >> beam.FlatMap(_repeated))
+
+
+# --- applying the verdicts ------------------------------------------------------------------
+
+class _ApplyFn(beam.DoFn):
+    """(doc key, its documents and verdicts) -> the document as the verdicts leave it (copied
+    before any change: Beam inputs are never mutated) and its rejects."""
+
     def __init__(self, min_chars: int, tag_only: bool) -> None:
         self.min_chars, self.tag_only = min_chars, tag_only
 
-    def process(self, item: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
-        doc = _joined_doc(item[1])
-        if doc is None:
-            return
-        repeated = dict(item[1]["rep"])
-        if not repeated:
+    def process(self, item: tuple[str, Iterable[Any]]) -> Iterator[Any]:
+        verdicts: dict[str, Any] = {}
+        repeated: dict[bytes, int] = {}
+        docs = []
+        for value in item[1]:
+            if isinstance(value, Document):
+                docs.append(value)
+            elif value[0] == _PARA:
+                repeated[value[1][0]] = value[1][1]
+            else:
+                verdicts[value[0]] = value[1]
+        for doc in docs:
+            yield from self._apply(doc, verdicts, repeated)
+
+    def _apply(self, doc: Document, verdicts: dict[str, str], repeated: dict[bytes, int]
+               ) -> Iterator[Any]:
+        if not verdicts and not repeated:
             yield doc
             return
-        nodes, n_text = [], 0
+        if not self.tag_only:
+            for kind, filter_name, reason in _DUPLICATE_KINDS:
+                if kind in verdicts:
+                    yield pvalue.TaggedOutput(REJECTS, Reject(
+                        doc.key, DEDUP_STAGE, filter_name, reason, None, doc.url,
+                        f"survivor {verdicts[kind]}"))
+                    return
+        meta = dict(doc.meta)
+        if verdicts:
+            marks = dict(meta.get("duplicate_of", {}))
+            for kind, filter_name, _ in _DUPLICATE_KINDS:
+                if kind in verdicts:
+                    marks[filter_name] = verdicts[kind]
+            meta["duplicate_of"] = marks
+        nodes, n_text, tags = [], 0, list(meta.get("repeated_paragraphs", []))
+        domain = domain_of(doc.url)
         for node in doc.nodes:
-            if isinstance(node, TextNode) and len(node.text) >= self.min_chars:
-                count = repeated.get(text_hash(node.text))
+            if repeated and isinstance(node, TextNode) and len(node.text) >= self.min_chars:
+                count = repeated.get(paragraph_key(domain, node.text))
                 if count is not None:
                     if self.tag_only:
-                        doc.meta.setdefault("repeated_paragraphs", []).append(node.text[:200])
+                        tags.append(node.text[:200])
                     else:
                         yield pvalue.TaggedOutput(REJECTS, Reject(
                             doc.key, NODE_STAGE, PARAGRAPH_FILTER, "repeated_in_domain",
@@ -162,153 +556,15 @@ class _StripParagraphsFn(beam.DoFn):
             yield pvalue.TaggedOutput(REJECTS, Reject(
                 doc.key, DEDUP_STAGE, PARAGRAPH_FILTER, "no_text_left", 0.0, doc.url))
             return
-        doc.nodes = nodes
-        yield doc
-
-
-def _strip_domain_paragraphs(docs, pcfg: dict[str, Any], tag_only: bool):
-    min_chars, min_docs = pcfg["min_chars"], pcfg["min_documents"]
-    repeated = (
-        docs
-        | "ParaKeys" >> beam.FlatMap(_paragraph_keys, min_chars)
-        | "ParaGroup" >> beam.GroupByKey()
-        | "ParaRepeated" >> beam.FlatMap(_repeated, min_docs)
-    )
-    keyed = docs | "ParaKeyDocs" >> beam.Map(lambda d: (d.key, d))
-    return (
-        {"doc": keyed, "rep": repeated}
-        | "ParaJoin" >> beam.CoGroupByKey()
-        | "ParaStrip" >> beam.ParDo(_StripParagraphsFn(min_chars, tag_only)).with_outputs(
-            REJECTS, main="docs")
-    )
-
-
-# --- near duplicates ----------------------------------------------------------------------
-
-class _SignFn(beam.DoFn):
-    """Batches of documents -> (band key, rank) per LSH band (main) and (rank, signature)
-    once per document (tagged "sigs"): signatures travel once, not once per band."""
-
-    def __init__(self, ncfg: dict[str, Any]) -> None:
-        self.ncfg = ncfg
-
-    def process(self, batch: list[Document]) -> Iterator[Any]:
-        from filters.minhash import band_keys_batch, minhash_batch
-
-        c = self.ncfg
-        sigs = minhash_batch([d.text for d in batch], num_perm=c["bands"] * c["rows"],
-                             ngram=c["ngram"])
-        for doc, sig, bands in zip(batch, sigs, band_keys_batch(sigs, c["bands"], c["rows"])):
-            r = rank(doc)
-            yield pvalue.TaggedOutput("sigs", (r, sig.tobytes()))
-            for band in bands:
-                yield band, r
-
-
-def _bucket_candidates(item: tuple[Any, Iterable[str]]) -> Iterator[tuple[str, str]]:
-    """One LSH bucket -> (member, best-ranked member) candidate pairs. A star per bucket keeps
-    the work linear in the bucket size; the propagation rounds join what stars leave apart."""
-    members = sorted(set(item[1]))
-    for member in members[1:]:
-        yield member, members[0]
-
-
-def _member_signature(item: tuple[str, dict[str, Iterable[Any]]]
-                      ) -> Iterator[tuple[str, tuple[str, bytes]]]:
-    member, groups = item
-    blobs = list(groups["sig"])
-    for head in set(groups["head"]):
-        yield head, (member, blobs[0])
-
-
-class _VerifyFn(beam.DoFn):
-    """(head, {sig, members}) -> edges both ways to the members whose estimated Jaccard with
-    the head reaches the threshold."""
-
-    def __init__(self, threshold: float) -> None:
-        self.threshold = threshold
-
-    def process(self, item: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
-        import numpy as np
-
-        from filters.near_dup import verified
-
-        head_rank, groups = item
-        blobs = list(groups["sig"])
-        if not blobs:
-            return
-        head = np.frombuffer(blobs[0], dtype=np.uint32)  # minhash_batch's signature type
-        for member, blob in groups["members"]:
-            if verified(head, np.frombuffer(blob, dtype=np.uint32), self.threshold):
-                yield head_rank, member
-                yield member, head_rank
-
-
-def _propagate(item: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[tuple[str, str]]:
-    node, groups = item
-    labels = list(groups["label"])
-    label = min(labels) if labels else node
-    yield node, label
-    for nbr in set(groups["adj"]):
-        yield nbr, label
-
-
-def _near_duplicates(docs, ncfg: dict[str, Any]):
-    """Documents -> (doc key, survivor key) for every document that is not its cluster's
-    survivor."""
-    signed = (
-        docs
-        | "NearBatch" >> beam.BatchElements(min_batch_size=64, max_batch_size=512)
-        | "NearSign" >> beam.ParDo(_SignFn(ncfg)).with_outputs("sigs", main="bands")
-    )
-    candidates = (
-        signed.bands
-        | "NearBuckets" >> beam.GroupByKey()
-        | "NearCandidates" >> beam.FlatMap(_bucket_candidates)
-        | "NearCandidatesUnique" >> beam.Distinct()
-    )
-    with_sigs = (
-        {"sig": signed.sigs, "head": candidates}
-        | "NearMemberSigs" >> beam.CoGroupByKey()
-        | "NearToHead" >> beam.FlatMap(_member_signature)
-    )
-    edges = (
-        {"sig": signed.sigs, "members": with_sigs}
-        | "NearHeadSigs" >> beam.CoGroupByKey()
-        | "NearVerify" >> beam.ParDo(_VerifyFn(ncfg["threshold"]))
-    )
-    labels = edges | "NearLabels0" >> beam.Map(lambda e: (e[0], e[0])) | "NearL0" >> (
-        beam.CombinePerKey(min))
-    for i in range(ncfg["rounds"]):
-        labels = (
-            {"label": labels, "adj": edges}
-            | f"NearJoin{i}" >> beam.CoGroupByKey()
-            | f"NearSpread{i}" >> beam.FlatMap(_propagate)
-            | f"NearMin{i}" >> beam.CombinePerKey(min)
-        )
-    return (
-        labels
-        | "NearLosers" >> beam.Filter(lambda kv: kv[0] != kv[1])
-        | "NearByKey" >> beam.Map(lambda kv: (_key_of(kv[0]), _key_of(kv[1])))
-    )
-
-
-class _ApplyNearFn(beam.DoFn):
-    def __init__(self, tag_only: bool) -> None:
-        self.tag_only = tag_only
-
-    def process(self, item: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
-        doc = _joined_doc(item[1])
-        if doc is None:
-            return
-        survivors = sorted(item[1]["dup"])
-        yield _duplicate(doc, NEAR_FILTER, "near_duplicate", survivors[0], self.tag_only) \
-            if survivors else doc
+        if tags:
+            meta["repeated_paragraphs"] = tags
+        yield dataclasses.replace(doc, nodes=nodes, meta=meta)
 
 
 class Deduplicate(beam.PTransform):
     """Documents -> deduplicated documents (main) and rejects. Each step is switched on by
-    its section of the ``dedup`` config."""
+    its section of the ``dedup`` config; with ``filters.tag_only`` nothing is dropped and
+    every step sees every document, duplicates being marked in ``meta`` instead."""
 
     def __init__(self, cfg: dict[str, Any]) -> None:
         super().__init__()
@@ -316,32 +572,50 @@ class Deduplicate(beam.PTransform):
 
     def expand(self, docs):
         dcfg, tag_only = self.cfg["dedup"], self.cfg["filters"]["tag_only"]
-        rejects = []
-        if dcfg["url"]["enabled"]:
-            out = _keep_best(docs, "Url", lambda d: normalize_url(d.url), URL_FILTER,
-                             "duplicate_url", tag_only)
-            docs = out.docs
-            rejects.append(out[REJECTS])
-        if dcfg["text"]["enabled"]:
-            out = _keep_best(docs, "Text", lambda d: text_hash(d.text), TEXT_FILTER,
-                             "duplicate_text", tag_only)
-            docs = out.docs
-            rejects.append(out[REJECTS])
-        if dcfg["near"]["enabled"]:
-            losers = _near_duplicates(docs, dcfg["near"])
-            keyed = docs | "NearKeyDocs" >> beam.Map(lambda d: (d.key, d))
-            out = (
-                {"doc": keyed, "dup": losers}
-                | "NearJoinDocs" >> beam.CoGroupByKey()
-                | "NearApply" >> beam.ParDo(_ApplyNearFn(tag_only)).with_outputs(
-                    REJECTS, main="docs")
-            )
-            docs = out.docs
-            rejects.append(out[REJECTS])
-        if dcfg["domain_paragraphs"]["enabled"]:
-            out = _strip_domain_paragraphs(docs, dcfg["domain_paragraphs"], tag_only)
-            docs = out.docs
-            rejects.append(out[REJECTS])
-        all_rejects = (tuple(rejects) | "DedupRejects" >> beam.Flatten(pipeline=docs.pipeline)
-                       if rejects else None)
-        return docs, all_rejects
+        on = {k: dcfg[k]["enabled"] for k in ("url", "text", "near", "domain_paragraphs")}
+        if not any(on.values()):
+            return docs, None
+        pcfg = dcfg["domain_paragraphs"]
+        proj = (docs
+                | "DedupBatch" >> beam.BatchElements(min_batch_size=64, max_batch_size=512)
+                | "DedupProject" >> beam.ParDo(_ProjectFn(
+                    on["url"], on["text"], dcfg["near"] if on["near"] else None,
+                    pcfg["min_chars"] if on["domain_paragraphs"] else None)).with_outputs(
+                        "sig", "para", main="light"))
+        verdicts = []
+        # (rank, text hash) of the documents still in the running; None while that is all.
+        running = None
+        if on["url"]:
+            members = proj.light | "UrlMembers" >> beam.Map(
+                lambda kv: (kv[1][0], (kv[0], kv[1][1])))
+            survivors, lost = _exact("Url", _URL, members)
+            verdicts.append(lost)
+            if not tag_only:
+                running = survivors
+        if on["text"]:
+            current = running if running is not None else (
+                proj.light | "DedupTextKeys" >> beam.Map(lambda kv: (kv[0], kv[1][1])))
+            members = current | "TextMembers" >> beam.Map(lambda kv: (kv[1], (kv[0], None)))
+            survivors, lost = _exact("Text", _TEXT, members)
+            verdicts.append(lost)
+            if not tag_only:
+                running = survivors
+        gate = None if running is None else _marker(running, "DedupRunning", _IN)
+        near_out = None
+        if on["near"]:
+            sigs = proj.sig
+            if gate is not None:
+                sigs = _group("NearGate", sigs, gate) | "NearRunning" >> beam.FlatMap(
+                    _survivor_sigs)
+            losers = _near_losers(sigs, dcfg["near"])
+            verdicts.append(losers | "NearVerdicts" >> beam.Map(
+                lambda kv: (_key_of(kv[0]), (_NEAR, _key_of(kv[1])))))
+            if not tag_only:
+                near_out = _marker(losers, "NearOut", _OUT)
+        if on["domain_paragraphs"]:
+            verdicts.append(_paragraph_verdicts(proj.para, gate, near_out, pcfg))
+        keyed = docs | "DedupKeyDocs" >> beam.Map(lambda d: (d.key, d))
+        out = (_group("DedupApply", keyed, *verdicts)
+               | "DedupApplied" >> beam.ParDo(_ApplyFn(pcfg["min_chars"], tag_only))
+               .with_outputs(REJECTS, main="docs"))
+        return out.docs, out[REJECTS]
