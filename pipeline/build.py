@@ -31,7 +31,7 @@ from pipeline.stages.dedup import Deduplicate
 from pipeline.stages.extract import ExtractFn
 from pipeline.stages.filter import FilterDocuments
 from pipeline.stages.images import ResolveImages, stored_payload
-from pipeline.stages.read import BRANCHES, ReadInputs
+from pipeline.stages.read import BRANCHES, FILES, ReadInputs
 from schemas import Reject, TextNode
 from scrapers.warc_read import WebRecord
 
@@ -61,25 +61,6 @@ def count_out(pcoll: beam.PCollection, stage: str, name: str) -> beam.PCollectio
     return pcoll | f"Out_{name}" >> beam.Map(lambda _: fn.out_label(stage))
 
 
-def split_read(read: Any) -> tuple[beam.PCollection, beam.PCollection | None]:
-    """ReadInputs' records, and its per-file ``(path, records_read, ended_cleanly)`` output
-    "files" when it has one (None otherwise: records_read then falls back to the sum of the
-    kinds, unchecked)."""
-    if isinstance(read, beam.PCollection):
-        return read, None
-    if isinstance(read, dict):
-        files = read.get("files")
-        rest = [v for k, v in read.items() if k != "files"]
-        return read.get("records", rest[0] if rest else None), files
-    if isinstance(read, (tuple, list)):
-        return read[0], (read[1] if len(read) > 1 else None)
-    try:  # a DoOutputsTuple: None is its main output
-        files = read["files"]
-    except (KeyError, ValueError, AttributeError):
-        files = None
-    return read[None], files
-
-
 def _extract_branch(records: beam.PCollection, i: int, cfg: dict[str, Any],
                     parts: dict[str, list]) -> tuple[beam.PCollection, beam.PCollection]:
     """One branch of the read records -> (documents, stored-image locators), fused with the
@@ -106,15 +87,14 @@ def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
                       parts: dict[str, list]) -> beam.PCollection:
     """Inputs -> kept (Document, {member: jpeg}) items; adds to parts' rejects and labels."""
     src = cfg["sources"]["interleaved"]
-    read = p | "Read" >> ReadInputs(list(src["input"]), cfg, out_dir)
-    records, files = split_read(read)
-    if files is not None:
-        parts["weighted_labels"].append(
-            files | "L_read_in" >> beam.Map(lambda f: (fn.in_label("read"), int(f[1]))))
-        _ = (files | "InputList" >> beam.combiners.ToList()
-             | "WriteInputs" >> beam.Map(write_inputs, out_dir))
-    branches = read.get(BRANCHES) if isinstance(read, dict) else None
-    outs = [_extract_branch(b, i, cfg, parts) for i, b in enumerate(branches or [records])]
+    read = p | "Read" >> ReadInputs(list(src["input"]), cfg, out_dir, flatten=False)
+    # Records read, counted by the reader per input file: one side of the records identity.
+    files = read[FILES]
+    parts["weighted_labels"].append(
+        files | "L_read_in" >> beam.Map(lambda f: (fn.in_label("read"), int(f[1]))))
+    _ = (files | "InputList" >> beam.combiners.ToList()
+         | "WriteInputs" >> beam.Map(write_inputs, out_dir))
+    outs = [_extract_branch(b, i, cfg, parts) for i, b in enumerate(read[BRANCHES])]
     docs = [o[0] for o in outs] | "Documents" >> beam.Flatten(pipeline=p)
     images = [o[1] for o in outs] | "StoredImages" >> beam.Flatten(pipeline=p)
     docs = curate_documents(docs, cfg, parts)

@@ -358,11 +358,14 @@ class ReadInputs(beam.PTransform):
     Globs are matched inside the pipeline, and each file is routed by its own name: a file
     that is neither an archive nor a URL list becomes one skipped record, not a failure."""
 
-    def __init__(self, patterns: list[str], cfg: dict[str, Any], out_dir: str) -> None:
+    def __init__(self, patterns: list[str], cfg: dict[str, Any], out_dir: str,
+                 flatten: bool = True) -> None:
+        """``flatten=False``: no "records", only the "branches" (see the end of expand)."""
         super().__init__()
         self.patterns = patterns
         self.cfg = cfg
         self.out_dir = out_dir
+        self.flatten = flatten
 
     def expand(self, pbegin):
         max_bytes = self.cfg["extract"]["max_page_bytes"]
@@ -406,9 +409,12 @@ class ReadInputs(beam.PTransform):
         unknown = unknown_paths | "Unknown" >> beam.Map(unknown_input)
         unknown_files = unknown_paths | "UnknownFiles" >> beam.Map(lambda p: (p, 1, True))
         branches = [warc.records, fetched, lists.errors, unknown]
-        records = tuple(branches) | "AllRecords" >> beam.Flatten()
         per_file = ((warc[FILES], list_files, unknown_files) | "AllFiles" >> beam.Flatten())
-        # "branches": the same records before the Flatten. A runner may materialise a Flatten
-        # whose inputs come from different stages, payloads included, so the build extracts
-        # each branch where it is read and flattens only what extraction leaves.
-        return {"records": records, FILES: per_file, BRANCHES: branches}
+        # "branches": the records before any Flatten. A runner may materialise a Flatten whose
+        # inputs come from different stages, payloads included (the local runner holds all of
+        # them), so the build asks for no "records", extracts each branch where it is read and
+        # flattens only what extraction leaves.
+        out = {FILES: per_file, BRANCHES: branches}
+        if self.flatten:
+            out["records"] = tuple(branches) | "AllRecords" >> beam.Flatten()
+        return out
