@@ -27,8 +27,9 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# Tests run in parallel worker processes (at most 4, one per core), each test on its own data.
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --maxprocesses 4
 
 bench: $(STAMP)
 	$(PY) bench/build_bench.py

@@ -254,3 +254,36 @@ def test_compact_signatures_keep_estimates_and_bands() -> None:
                    ) <= 1 / 200
     same = band_keys_batch(small[[0, 0]], 40, 5)
     assert same[0] == same[1] and len(set(same[0])) == 40
+
+
+def test_the_presets_merge_light_edits_and_keep_pairs_at_half_overlap() -> None:
+    """Copies with 3% of their words deleted (word 5-gram Jaccard about 0.75) merge, and so
+    does every pair at J >= 0.7; pairs at J <= 0.5 stay apart, with the shipped settings."""
+    from pipeline.config import load_config
+
+    near = load_config()["dedup"]["near"]
+    rng = random.Random(11)
+    texts: dict[str, str] = {}
+    close, far = [], []
+    for i in range(160):
+        base = doc(rng, 400)
+        cut = list(base)
+        for _ in range(12):  # 3% of the words deleted
+            del cut[rng.randrange(len(cut))]
+        apart = edited(rng, base, 50)
+        a, b, c = f"{i:03d}a", f"{i:03d}b", f"{i:03d}c"
+        texts[a], texts[b], texts[c] = " ".join(base), " ".join(cut), " ".join(apart)
+        if true_jaccard(texts[a], texts[b]) >= 0.7:
+            close.append((a, b))
+        if true_jaccard(texts[a], texts[c]) <= 0.5:
+            far.append((a, c))
+    assert len(close) >= 150 and len(far) >= 150
+    ids = sorted(texts)
+    sigs = minhash_batch([texts[i] for i in ids], num_perm=near["bands"] * near["rows"],
+                         ngram=near["ngram"])
+    surv = clusters(dict(zip(ids, sigs)), bands=near["bands"], rows=near["rows"],
+                    threshold=near["threshold"])
+    recall = sum(surv[a] == surv[b] for a, b in close) / len(close)
+    merged_far = sum(surv[a] == surv[c] for a, c in far)
+    assert recall >= 0.99, recall
+    assert merged_far <= 0.01 * len(far), merged_far
