@@ -38,6 +38,8 @@ bench: $(STAMP)
 	$(PY) bench/extract_bench.py
 	$(PY) bench/dedup_bench.py
 	$(PY) bench/curation_bench.py
+	$(PY) bench/shuffle_bench.py --pages 2000
+	$(PY) bench/scale_bench.py --sizes 2000 6000   # --sizes 10000 30000 ... for the large runs
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache

@@ -5,9 +5,11 @@ Usage: python bench/shuffle_bench.py [--pages 2000] [--workdir /tmp/m3w-scale]
 
 Reads the WARC chunks of bench/scale_bench.py (pages and photos, generated on first use), runs
 the build graph on the in-process runner and reads Beam's own per-collection figures: element
-counts and sampled encoded sizes, measured with the coders the build registers. A combine's
-input is counted whole, although a runner shrinks it before the shuffle (combiner lifting), so
-those rows are upper bounds.
+counts and sampled encoded sizes of each grouping's input, as the runner encodes them (with
+the coders the build registers, in the runner's own wrapping, which can be larger than what a
+shuffle service stores). A combine's input is counted whole, although a runner shrinks it
+before the shuffle (combiner lifting), so those rows are upper bounds. Old and new builds are
+measured the same way, so the rows compare.
 """
 
 from __future__ import annotations
