@@ -4,17 +4,20 @@ decode and check them, then put the survivors back into their documents.
 Data flow, built so that no step holds a popular URL's requests or a host's URLs in memory:
 
 1. One combine per URL gives the number of documents using it (each document names a URL
-   once) and one stored payload, the one of the smallest source id: a badge on ten million
-   pages, stored in a thousand WARCs, is one number and one payload, never a group. URLs over
-   ``dedup.image_urls.max_documents`` are condemned (``too_common``) right there: their
-   payload goes no further, nothing is decoded or fetched.
+   once) and where one stored copy is, the record of the smallest source id (its input path
+   and offset: the bytes are read again when the image is checked): a badge on ten million
+   pages, stored in a thousand WARCs, is one number and one location, never a group. URLs over
+   ``dedup.image_urls.max_documents`` are condemned (``too_common``) right there: nothing is
+   read, decoded or fetched.
 2. Each distinct URL is resolved once (one decode, at most one fetch), whatever the number of
    documents using it. URLs to fetch are keyed by host and grouped, so one worker fetches all
    of a host's URLs with one fetcher: its rate limiter and robots.txt cache then hold for the
    whole cluster, not per worker. A host's URLs are read lazily and fetched through one thread
    pool per worker, a bounded window of fetches in flight.
-3. Outcomes fan back out to every (document, position) asking for them by a join whose
-   requests side is read lazily, then documents are reassembled.
+3. A checked image is parked in the build's image store (``pipeline.outputs.image_store``) and
+   its outcome carries the path: outcomes fan back out to every (document, position) asking
+   for them by a join whose requests side is read lazily, then documents are reassembled,
+   and no image's bytes cross either join.
 """
 
 from __future__ import annotations
