@@ -189,3 +189,19 @@ def test_stats_text_and_plot(built, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "too_few_images" in out and "input 8 = kept 1 + rejected 7" in out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_parked_images_reach_the_shards_and_the_work_folder_is_gone(built):
+    import webdataset as wds
+
+    assert not (built / "_work").exists()
+    stored = 0
+    for sample in wds.WebDataset(sorted(str(p) for p in built.glob("shards/*/*.tar")),
+                                 shardshuffle=False):
+        doc = json.loads(sample["json"])
+        for node in doc["nodes"]:
+            if node["type"] == "image":  # the bytes themselves, not the path they were parked at
+                data = sample[node["member"]]
+                assert data[:2] == b"\xff\xd8" and len(data) > 100
+                stored += 1
+    assert stored > 0
