@@ -1,9 +1,9 @@
 """The corpus-building DAG: inputs -> records -> documents -> images -> shards, plus the
 rejects, the funnel, the summary and the manifest. The same graph runs on any Beam runner.
 
-A kept document's bytes (with its images) cross one shuffle on the way to its shard: the
-GroupByKey of WriteShards on (input file, bucket). The summary and funnel branches shuffle
-small tuples and counts only.
+A document's bytes cross three shuffles: the dedup verdict join, the image assembly join and
+the shard group on (input file, bucket); image bytes cross none (README, "How a billion pages
+move through the DAG"). The summary and funnel branches shuffle small tuples and counts only.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pipeline.stages.decontam import DecontaminateText
 from pipeline.stages.dedup import Deduplicate
 from pipeline.stages.extract import ExtractFn
 from pipeline.stages.filter import FilterDocuments
-from pipeline.stages.images import ResolveImages, stored_payload
+from pipeline.stages.images import ResolveImages
 from pipeline.stages.read import BRANCHES, FILES, ReadInputs
 from schemas import Reject, TextNode
 from scrapers.warc_read import WebRecord
@@ -63,8 +63,9 @@ def count_out(pcoll: beam.PCollection, stage: str, name: str) -> beam.PCollectio
 
 def _extract_branch(records: beam.PCollection, i: int, cfg: dict[str, Any],
                     parts: dict[str, list]) -> tuple[beam.PCollection, beam.PCollection]:
-    """One branch of the read records -> (documents, stored-image locators), fused with the
-    reading: a page's HTML and an image's bytes never wait in a runner's buffer."""
+    """One branch of the read records -> (documents, image records), extracted where it is
+    read: a page's HTML never waits in a runner's buffer (ResolveImages projects the image
+    records of each branch to their locations the same way)."""
     by_kind = records | f"ByKind{i}" >> beam.Partition(
         lambda r, _: {"html": 0, "image": 1}.get(r.kind, 2), 3)
     html, images, skipped = by_kind[0], by_kind[1], by_kind[2]
@@ -80,7 +81,7 @@ def _extract_branch(records: beam.PCollection, i: int, cfg: dict[str, Any],
     parts["weighted_labels"].append(extracted[REJECTS] | f"L_image_in_extract{i}" >> (
         beam.FlatMap(lambda r: [(fn.in_label("image"), 1)] if r.stage == "image" else [])))
     parts["labels"].append(count_out(extracted.docs, "extract", f"extract{i}"))
-    return extracted.docs, images | f"StoredPayloads{i}" >> beam.FlatMap(stored_payload)
+    return extracted.docs, images
 
 
 def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
@@ -96,7 +97,7 @@ def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
          | "WriteInputs" >> beam.Map(write_inputs, out_dir))
     outs = [_extract_branch(b, i, cfg, parts) for i, b in enumerate(read[BRANCHES])]
     docs = [o[0] for o in outs] | "Documents" >> beam.Flatten(pipeline=p)
-    images = [o[1] for o in outs] | "StoredImages" >> beam.Flatten(pipeline=p)
+    images = [o[1] for o in outs]
     docs = curate_documents(docs, cfg, parts)
 
     # Image requests, counted where documents enter the image stage (plus the extractor's
@@ -105,8 +106,8 @@ def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
     parts["weighted_labels"].append(docs | "L_image_in" >> beam.Map(
         lambda d: (fn.in_label("image"), len(d.images))))
     # Checked images are parked in the build's work folder: only their paths cross the joins.
-    resolved = (docs, images) | "Images" >> ResolveImages(
-        cfg, FileSystems.join(out_dir, IMAGES_DIR), stored=True)
+    resolved = (docs, *images) | "Images" >> ResolveImages(
+        cfg, FileSystems.join(out_dir, IMAGES_DIR))
     kept = resolved.kept
     if os.environ.get(faults.ENV, "").startswith("mid_images"):
         kept = kept | "FaultPoint" >> beam.Map(faults.passthrough, "mid_images")

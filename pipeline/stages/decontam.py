@@ -5,11 +5,12 @@ evaluation text leave the build, with the matching evaluation item named in the 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import apache_beam as beam
 from apache_beam import pvalue
+from apache_beam.utils.shared import Shared
 
 from pipeline.rejects import REJECTS
 from schemas import Document, Reject
@@ -42,11 +43,21 @@ def image_index(dcfg: dict[str, Any]):
                                      max_distance=dcfg["max_distance"], storage=BEAM)
 
 
-class _TextIndex:
-    """Holds the evaluation-text index (or None) for Shared, which references it weakly."""
+class SharedIndex:
+    """A read-only index (or None) as Beam's ``Shared`` holds it: Shared references what it
+    hands out weakly, so the holder must stay referenced while the index is used."""
 
     def __init__(self, index: Any) -> None:
         self.index = index
+
+
+def shared_index(build: Callable[[], Any], shared: Shared | None, tag: str = ""
+                 ) -> SharedIndex:
+    """``build()``, once per worker process when ``shared`` is given (every DoFn instance of
+    the process then holds the same index), else once for the caller."""
+    if shared is None:
+        return SharedIndex(build())
+    return shared.acquire(lambda: SharedIndex(build()), tag=tag)
 
 
 class DecontamTextFn(beam.DoFn):
@@ -54,14 +65,12 @@ class DecontamTextFn(beam.DoFn):
     every DoFn instance (thread) of that process."""
 
     def __init__(self, dcfg: dict[str, Any], tag_only: bool) -> None:
-        from apache_beam.utils.shared import Shared
-
         self.dcfg, self.tag_only = dcfg, tag_only
         self._shared = Shared()
-        self._holder: _TextIndex | None = None
+        self._holder: SharedIndex | None = None
 
     def setup(self) -> None:
-        self._holder = self._shared.acquire(lambda: _TextIndex(text_index(self.dcfg)))
+        self._holder = shared_index(lambda: text_index(self.dcfg), self._shared)
 
     def process(self, doc: Document) -> Iterator[Any]:
         index = self._holder.index if self._holder is not None else None

@@ -191,23 +191,15 @@ def check_image(data: bytes, origin: str, image_cfg: dict[str, Any],
     return out
 
 
-class _EvalImages:
-    """Holds the evaluation-image index (or None) for Shared, which needs an object it can
-    reference weakly."""
+def eval_images(dcfg: dict[str, Any], shared: Shared | None = None) -> Any:
+    """The read-only evaluation-image index (a SharedIndex), built once per worker process
+    when ``shared`` is given."""
+    from pipeline.stages.decontam import image_index, shared_index
 
-    def __init__(self, index: Any) -> None:
-        self.index = index
-
-
-def eval_images(dcfg: dict[str, Any], shared: Shared | None = None) -> _EvalImages:
-    """The read-only evaluation-image index, built once per worker process when ``shared``
-    is given (every DoFn instance of the process then holds the same one)."""
-    from pipeline.stages.decontam import image_index
-
-    if shared is None or not dcfg["eval_images"]:
-        return _EvalImages(image_index(dcfg))
+    if not dcfg["eval_images"]:
+        shared = None
     tag = repr((list(dcfg["eval_images"]), dcfg["max_distance"]))
-    return shared.acquire(lambda: _EvalImages(image_index(dcfg)), tag=tag)
+    return shared_index(lambda: image_index(dcfg), shared, tag)
 
 
 class ImageChecks:
@@ -504,18 +496,21 @@ class AssembleFn(beam.DoFn):
 
 
 class ResolveImages(beam.PTransform):
-    """Documents + WARC image records -> ((Document, {member: jpeg}) kept, Reject) outputs."""
+    """(Documents, WARC image records, ...) -> ((Document, {member: jpeg}) kept, Reject)
+    outputs; the records may come as several PCollections."""
 
-    def __init__(self, cfg: dict[str, Any], store_dir: str | None = None,
-                 stored: bool = False) -> None:
+    def __init__(self, cfg: dict[str, Any], store_dir: str | None = None) -> None:
         """``store_dir``: park checked images there and pass their paths on (see
-        pipeline.outputs.image_store); None keeps the bytes in the elements. ``stored``: the
-        second input already holds ``stored_payload`` pairs rather than WebRecords."""
+        pipeline.outputs.image_store); None keeps the bytes in the elements."""
         super().__init__()
-        self.cfg, self.store_dir, self.stored = cfg, store_dir, stored
+        self.cfg, self.store_dir = cfg, store_dir
 
     def expand(self, inputs):
-        docs, warc_images = inputs
+        # (docs, records, ...): one or more PCollections of WARC image records, each projected
+        # to its locations where it is produced, so no payload waits in a Flatten of records.
+        docs, *warc_images = inputs
+        stored = [im | f"StoredImages{i}" >> beam.FlatMap(stored_payload)
+                  for i, im in enumerate(warc_images)]
         cfg = self.cfg
         tag_only = cfg["filters"]["tag_only"]
         ucfg = cfg["dedup"]["image_urls"]
@@ -524,10 +519,8 @@ class ResolveImages(beam.PTransform):
 
         # One combine gives each URL its document count and one stored payload.
         facts = (
-            (docs | "DocumentUrls" >> beam.FlatMap(document_urls),
-             warc_images if self.stored
-             else warc_images | "StoredImages" >> beam.FlatMap(stored_payload))
-            | "UrlsAndPayloads" >> beam.Flatten()
+            (docs | "DocumentUrls" >> beam.FlatMap(document_urls), *stored)
+            | "UrlsAndPayloads" >> beam.Flatten(pipeline=docs.pipeline)
             | "UrlFacts" >> beam.CombinePerKey(UrlFacts())
         )
         # 0: used by no document; 1: used by more than the limit; 2: to resolve.
