@@ -8,6 +8,7 @@ import io
 import json
 import os
 import random
+import tarfile
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,8 +24,20 @@ from pipeline.outputs.atomic import TMP_MARK, atomic_output, write_atomic
 from pipeline.outputs.reject_files import WriteRejects, write_reject_file
 from pipeline.outputs.shards import WriteShards, input_group, sample_input, shard_name
 from pipeline.outputs.summary import TopDomains, with_top_domains
-from pipeline.outputs.tar import tar_bytes, write_group
+from pipeline.outputs.tar import _member_order, _tar_info, write_group
 from schemas import Reject
+
+
+def tar_bytes(samples) -> bytes:
+    """The plain in-memory tar of the samples in the order given: the reference the streamed
+    shards must equal byte for byte."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for key, members in samples:
+            for ext in sorted(members, key=_member_order):
+                data = members[ext]
+                tar.addfile(_tar_info(f"{key}.{ext}", len(data)), io.BytesIO(data))
+    return buf.getvalue()
 
 
 def _sample(i: int, group: str = "") -> tuple[str, dict[str, bytes]]:

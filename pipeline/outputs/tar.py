@@ -9,7 +9,6 @@ Members carry mtime 0, mode 0644 and no owner; within a sample the json member c
 
 from __future__ import annotations
 
-import io
 import tarfile
 import tempfile
 import zlib
@@ -61,19 +60,6 @@ def _tar_info(name: str, size: int) -> tarfile.TarInfo:
 def _check_key(key: str) -> None:
     if "." in key:
         raise ValueError(f"sample key {key!r} contains a dot")
-
-
-def tar_bytes(samples: Iterable[Sample]) -> bytes:
-    """Pack (key, {ext: bytes}) samples, in the order given, into one tar held in memory
-    (small inputs and tests; shards are streamed by ``write_group``)."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for key, members in samples:
-            _check_key(key)
-            for ext in sorted(members, key=_member_order):
-                data = members[ext]
-                tar.addfile(_tar_info(f"{key}.{ext}", len(data)), io.BytesIO(data))
-    return buf.getvalue()
 
 
 def spool_samples(samples: Iterable[Sample], spool: IO[bytes]) -> list[_Entry]:
