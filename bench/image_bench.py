@@ -88,6 +88,21 @@ def _pillow_checked(data: bytes, cfg: si.ImageConfig) -> tuple[si.ImageResult, s
     return res, si._check(data, cfg, res)
 
 
+def _encoded(res: si.ImageResult, im: Image.Image, cfg: si.ImageConfig) -> si.ImageResult:
+    """The Pillow paths' last step: one JPEG encode, and the result filled in."""
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=cfg.jpeg_quality)
+    res.ok, res.jpeg, (res.width, res.height) = True, buf.getvalue(), im.size
+    return res
+
+
+def _failed(exc: Exception) -> si.ImageResult:
+    """A rule's reject keeps its reason and value; anything else is undecodable."""
+    if isinstance(exc, si._Reject):
+        return si.ImageResult(False, exc.reason, exc.value)
+    return si.ImageResult(False, "undecodable", detail=str(exc))
+
+
 def pillow_before(data: bytes, cfg: si.ImageConfig) -> si.ImageResult:
     try:
         res, hdr = _pillow_checked(data, cfg)
@@ -109,14 +124,9 @@ def pillow_before(data: bytes, cfg: si.ImageConfig) -> si.ImageResult:
                            Image.Resampling.LANCZOS, reducing_gap=3.0)
         res.phash = _old_phash(im)
         res.gray_std, res.colors = _old_pixel_stats(im)
-        buf = io.BytesIO()
-        im.save(buf, "JPEG", quality=cfg.jpeg_quality)
-    except si._Reject as rej:
-        return si.ImageResult(False, rej.reason, rej.value)
+        return _encoded(res, im, cfg)
     except Exception as exc:
-        return si.ImageResult(False, "undecodable", detail=str(exc))
-    res.ok, res.jpeg, (res.width, res.height) = True, buf.getvalue(), im.size
-    return res
+        return _failed(exc)
 
 
 def pillow_draft(data: bytes, cfg: si.ImageConfig) -> si.ImageResult:
@@ -136,14 +146,9 @@ def pillow_draft(data: bytes, cfg: si.ImageConfig) -> si.ImageResult:
         thumb = thumbnail(out)
         res.phash = ph.phash_thumb(thumb)
         res.gray_std, res.colors = thumb_stats(thumb)
-        buf = io.BytesIO()
-        out.save(buf, "JPEG", quality=cfg.jpeg_quality)
-    except si._Reject as rej:
-        return si.ImageResult(False, rej.reason, rej.value)
+        return _encoded(res, out, cfg)
     except Exception as exc:
-        return si.ImageResult(False, "undecodable", detail=str(exc))
-    res.ok, res.jpeg, (res.width, res.height) = True, buf.getvalue(), out.size
-    return res
+        return _failed(exc)
 
 
 _T = Image.Transpose
