@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export NO_ALBUMENTATIONS_UPDATE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench clean browser
 
 install: $(STAMP)
 
@@ -27,8 +27,16 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# The report's browser test drives the system's Chromium through its chromedriver (Selenium
+# downloads nothing). Installed here when missing and running as root; otherwise say how.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium chromium-driver; \
+	else echo "make browser: chromium and chromedriver are missing; install them as root:" \
+		"apt-get install -y chromium chromium-driver (the report's browser test needs them)"; fi
+
 # Tests run in parallel worker processes (at most 4, one per core), each test on its own data.
-test: lint
+test: lint browser
 	$(PY) -m pytest -n auto --maxprocesses 4
 
 bench: $(STAMP)

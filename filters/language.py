@@ -58,8 +58,9 @@ class LanguageFilter(Filter):
     """The detected language must be one of ``languages`` (empty list: any) with a score of at
     least ``min_score``. Measures: ``language`` (the code, a string) and ``score``.
 
-    ``last_language`` keeps the code of the latest measured text, for the pipeline to fill
-    ``Document.language`` without detecting twice.
+    ``last_language`` and ``last_score`` keep the code and score of the latest measured text,
+    for the pipeline to fill ``Document.language`` (and the score into its meta) without
+    detecting twice.
     """
 
     key, name, level = "language", "language/v1", "document"
@@ -73,10 +74,11 @@ class LanguageFilter(Filter):
         self.min_score = min_score
         self.max_chars = max_chars
         self.last_language = ""
+        self.last_score = 0.0
 
     def measure(self, item: TextItem) -> dict[str, Any]:
         lang, score = detect(item.text, self.max_chars)
-        self.last_language = lang
+        self.last_language, self.last_score = lang, score
         return {"language": lang, "score": score}
 
     def judge(self, measures: dict[str, Any]) -> Drop | None:

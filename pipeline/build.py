@@ -31,7 +31,7 @@ from pipeline.stages.dedup import Deduplicate
 from pipeline.stages.extract import ExtractFn
 from pipeline.stages.filter import FilterDocuments
 from pipeline.stages.images import ResolveImages
-from pipeline.stages.read import BRANCHES, FILES, ReadInputs
+from pipeline.stages.read import BRANCHES, CORPUS, FILES, ReadInputs
 from schemas import Reject, TextNode
 from scrapers.warc_read import WebRecord
 
@@ -84,20 +84,40 @@ def _extract_branch(records: beam.PCollection, i: int, cfg: dict[str, Any],
     return extracted.docs, images
 
 
+def _import_branch(corpus: beam.PCollection, cfg: dict[str, Any], out_dir: str,
+                   parts: dict[str, list]) -> tuple[beam.PCollection, ...]:
+    """Corpus files (OBELICS, MMC4) -> (documents, embedded images, per-file counts). Each
+    row read is counted as an html-like record that ends as a document (extract out) or as an
+    extract reject, so the records and documents identities hold as for WARC pages."""
+    from pipeline.imports.embedded import EMBEDDED_DIR
+    from pipeline.imports.read import EMBEDDED, ImportCorpus
+
+    imported = corpus | "Import" >> ImportCorpus(cfg, FileSystems.join(out_dir, EMBEDDED_DIR))
+    rejects = imported[REJECTS]
+    parts["rejects"].append(rejects)
+    parts["labels"].append(imported["docs"] | "L_import_read" >> beam.Map(
+        lambda _: fn.record_label("html")))
+    parts["labels"].append(rejects | "L_import_read_rejected" >> beam.FlatMap(
+        lambda r: [fn.record_label("html")] if r.stage == "extract" else []))
+    parts["labels"].append(count_out(imported["docs"], "extract", "import"))
+    return imported["docs"], imported[EMBEDDED], imported["files"]
+
+
 def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
                       parts: dict[str, list]) -> beam.PCollection:
     """Inputs -> kept (Document, {member: jpeg}) items; adds to parts' rejects and labels."""
     src = cfg["sources"]["interleaved"]
     read = p | "Read" >> ReadInputs(list(src["input"]), cfg, out_dir, flatten=False)
+    imported, embedded, imported_files = _import_branch(read[CORPUS], cfg, out_dir, parts)
     # Records read, counted by the reader per input file: one side of the records identity.
-    files = read[FILES]
+    files = (read[FILES], imported_files) | "InputFiles" >> beam.Flatten()
     parts["weighted_labels"].append(
         files | "L_read_in" >> beam.Map(lambda f: (fn.in_label("read"), int(f[1]))))
     _ = (files | "InputList" >> beam.combiners.ToList()
          | "WriteInputs" >> beam.Map(write_inputs, out_dir))
     outs = [_extract_branch(b, i, cfg, parts) for i, b in enumerate(read[BRANCHES])]
-    docs = [o[0] for o in outs] | "Documents" >> beam.Flatten(pipeline=p)
-    images = [o[1] for o in outs]
+    docs = [o[0] for o in outs] + [imported] | "Documents" >> beam.Flatten(pipeline=p)
+    images = [o[1] for o in outs] + [embedded]
     docs = curate_documents(docs, cfg, parts)
 
     # Image requests, counted where documents enter the image stage (plus the extractor's

@@ -62,6 +62,10 @@ def declared_reasons(cfg: dict[str, Any]) -> Declared:
     decontam = {TEXT_FILTER: DECONTAM_REASONS[TEXT_FILTER]} if cfg["decontam"]["eval_texts"] else {}
     if cfg["decontam"]["eval_images"]:
         image[IMAGE_FILTER] = DECONTAM_REASONS[IMAGE_FILTER]
-    out = {"node": node, "filter": document, "dedup": dedup, "decontam": decontam,
-           "image": image}
+    from pipeline.imports.formats import imports_corpus
+    from pipeline.imports.rows import IMPORT_FILTER, IMPORT_REASONS
+
+    extract = {IMPORT_FILTER: IMPORT_REASONS} if imports_corpus(cfg) else {}
+    out = {"extract": extract, "node": node, "filter": document, "dedup": dedup,
+           "decontam": decontam, "image": image}
     return {stage: by_filter for stage, by_filter in out.items() if by_filter}

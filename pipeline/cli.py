@@ -1,4 +1,5 @@
-"""The `m3w` command line: build, stats, inspect, train, demo. Heavy imports happen lazily."""
+"""The `m3w` command line: build, stats, inspect, report, export, train, demo. Heavy imports
+happen lazily."""
 
 from __future__ import annotations
 
@@ -48,6 +49,26 @@ def _add_inspect(sub) -> None:
     p.add_argument("--chars", type=int, default=600, help="text characters per sample")
 
 
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="write a build as OBELICS Parquet, MMC4 or HF WebDataset",
+                       description="Export a build's shards to other corpora's formats. Beam "
+                       "options after `--` run it as a Beam job over the shard list.")
+    from pipeline.commands.export import add_arguments
+
+    add_arguments(p)
+
+
+def _add_report(sub) -> None:
+    p = sub.add_parser("report", help="write a static HTML report of a build",
+                       description="A self-contained site (no server, nothing fetched): the "
+                       "overview and funnel, rejects by reason, documents, pairs, distributions.")
+    p.add_argument("dir", help="a build's output directory")
+    p.add_argument("--output", metavar="DIR", help="where to write it (default: DIR/report)")
+    p.add_argument("--samples", type=int, default=50, metavar="N",
+                   help="documents and pairs per source, examples per reason (default 50)")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+
+
 def _add_demo(sub) -> None:
     p = sub.add_parser("demo", help="generate a sample site, build, inspect and train on it")
     p.add_argument("--output", default="out/demo", metavar="DIR")
@@ -72,6 +93,8 @@ def parser() -> argparse.ArgumentParser:
     _add_build(sub)
     _add_stats(sub)
     _add_inspect(sub)
+    _add_report(sub)
+    _add_export(sub)
     _add_train(sub)
     _add_demo(sub)
     return ap
@@ -100,6 +123,14 @@ def main(argv: list[str] | None = None) -> int:
         from train.cli import run
 
         return run(args)
+    if args.command == "export":
+        from pipeline.commands.export import export_command
+
+        return export_command(args, beam_args)
+    if args.command == "report":
+        from pipeline.commands.report import report_command
+
+        return report_command(args)
     if args.command == "demo":
         from pipeline.commands.demo import demo_command
 

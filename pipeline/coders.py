@@ -1,6 +1,6 @@
-"""Beam coders for the build's records: Document (with its nodes), Reject, WebRecord and the
-pair records, in the compact encoding of ``schemas.codec`` instead of a pickle carrying class
-paths and field names.
+"""Beam coders for the build's records: Document (with its nodes), Reject, WebRecord, the
+pair records and imported rows' EmbeddedImage, in the compact encoding of ``schemas.codec``
+instead of a pickle carrying class paths and field names.
 
 Two registrations, both made by ``register()`` (build.py calls it, so the pipeline that is
 built, and the workers that decode its coders, use them):
@@ -20,10 +20,12 @@ from typing import Any
 
 from apache_beam.coders import coder_impl, coders, typecoders
 
+from pipeline.imports.embedded import EmbeddedImage
 from schemas import Document, ImageNode, ImageTextPair, Reject, TextNode, VideoTextPair, codec
 from scrapers.warc_read import WebRecord
 
-RECORD_TYPES = (Document, TextNode, ImageNode, Reject, WebRecord, ImageTextPair, VideoTextPair)
+RECORD_TYPES = (Document, TextNode, ImageNode, Reject, WebRecord, ImageTextPair, VideoTextPair,
+                EmbeddedImage)
 for _cls in RECORD_TYPES:  # this order fixes the class numbers
     codec.register_record(_cls)
 

@@ -138,6 +138,12 @@ def _check_ranges(cfg: dict[str, Any]) -> None:
 def _check(cfg: dict[str, Any]) -> None:
     if cfg["extract"]["backend"] not in ("m3w", "trafilatura"):
         raise ConfigError("extract.backend must be 'm3w' or 'trafilatura'")
+    from pipeline.imports.formats import INPUT_FORMATS
+
+    fmt = (cfg["sources"].get("interleaved") or {}).get("input_format", "auto")
+    if fmt not in INPUT_FORMATS:
+        raise ConfigError(f"sources.interleaved.input_format must be one of "
+                          f"{', '.join(INPUT_FORMATS)}, got {fmt!r}")
     _check_ranges(cfg)
     from filters.base import make_filter
 

@@ -5,6 +5,12 @@ from __future__ import annotations
 from schemas import Reject
 
 REJECTS = "rejects"  # tagged output of every DoFn that drops something
+EXCERPT_CHARS = 200  # of a rejected document's text, as a node reject keeps of its paragraph
+
+
+def excerpt(text: str) -> str:
+    """The start of a rejected document's text, so the report can show what was dropped."""
+    return text[:EXCERPT_CHARS]
 
 
 def make_reject(stage: str, source_id: str, filt: str, reason: str, value: float | None = None,

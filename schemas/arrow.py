@@ -13,6 +13,8 @@ REJECT_SCHEMA = pa.schema(
         ("value", pa.float64()),
         ("url", pa.string()),
         ("detail", pa.string()),
+        ("record", pa.string()),
+        ("excerpt", pa.string()),
     ]
 )
 

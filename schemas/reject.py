@@ -15,6 +15,10 @@ class Reject:
     value: float | None = None  # the measured value that failed the threshold
     url: str = ""
     detail: str = ""
+    # Where the rejected item can be seen again without fetching it: the input record holding
+    # a rejected image's bytes ("PATH@OFFSET"), and the first lines of a rejected document.
+    record: str = ""
+    excerpt: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,4 +1,5 @@
-"""`m3w demo` (what `make demo` runs): generate a sample site, build it, show it, train on it."""
+"""`m3w demo` (what `make demo` runs): generate a sample site, build it, show it, train on it,
+and write its HTML report."""
 
 from __future__ import annotations
 
@@ -75,8 +76,14 @@ def demo_command(args: argparse.Namespace) -> int:
         inspect_command(argparse.Namespace(shard=os.path.join(shard_dir, shards[0]), n=2,
                                            chars=400))
     code = _train(args, build_dir, out)
+    _section("6. m3w report")
+    from pipeline.commands.report import build_report
+
+    print(f"m3w report {build_dir} --output {os.path.join(out, 'report')}")
+    index = build_report(build_dir, os.path.join(out, "report"))
     _section("done")
     print(f"build: {build_dir}\nstats plot: {plot}\ntraining run: {os.path.join(out, 'run')}")
+    print(f"report: {index}")
     return code
 
 

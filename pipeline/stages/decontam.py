@@ -12,7 +12,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.utils.shared import Shared
 
-from pipeline.rejects import REJECTS
+from pipeline.rejects import REJECTS, excerpt
 from schemas import Document, Reject
 
 DECONTAM_STAGE = "decontam"
@@ -82,7 +82,7 @@ class DecontamTextFn(beam.DoFn):
         else:
             yield pvalue.TaggedOutput(REJECTS, Reject(
                 doc.key, DECONTAM_STAGE, TEXT_FILTER, "eval_text_match", None, doc.url,
-                f"eval item {hit}"))
+                f"eval item {hit}", excerpt=excerpt(doc.text)))
 
 
 class DecontaminateText(beam.PTransform):

@@ -43,7 +43,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
-from pipeline.rejects import REJECTS
+from pipeline.rejects import REJECTS, excerpt
 from pipeline.stages.images import normalize_url
 from schemas import Document, Reject, TextNode
 
@@ -528,7 +528,7 @@ class _ApplyFn(beam.DoFn):
                 if kind in verdicts:
                     yield pvalue.TaggedOutput(REJECTS, Reject(
                         doc.key, DEDUP_STAGE, filter_name, reason, None, doc.url,
-                        f"survivor {verdicts[kind]}"))
+                        f"survivor {verdicts[kind]}", excerpt=excerpt(doc.text)))
                     return
         meta = dict(doc.meta)
         if verdicts:
@@ -554,7 +554,8 @@ class _ApplyFn(beam.DoFn):
             nodes.append(node)
         if n_text == 0 and not self.tag_only:
             yield pvalue.TaggedOutput(REJECTS, Reject(
-                doc.key, DEDUP_STAGE, PARAGRAPH_FILTER, "no_text_left", 0.0, doc.url))
+                doc.key, DEDUP_STAGE, PARAGRAPH_FILTER, "no_text_left", 0.0, doc.url,
+                excerpt=excerpt(doc.text)))
             return
         if tags:
             meta["repeated_paragraphs"] = tags

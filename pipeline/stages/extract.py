@@ -9,7 +9,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 
 from pipeline import progress
-from pipeline.rejects import REJECTS
+from pipeline.rejects import REJECTS, excerpt
 from schemas import Document, Reject, make_key
 from scrapers.warc_read import WebRecord
 
@@ -29,9 +29,11 @@ def extract_record(rec: WebRecord, cfg: dict[str, Any]) -> tuple[Document | None
     key = doc_key(rec)
     ecfg = cfg["extract"]
 
-    def reject(reason: str, value: float | None = None, detail: str = "") -> Reject:
+    def reject(reason: str, value: float | None = None, detail: str = "", text: str = ""
+               ) -> Reject:
         return Reject(source=rec.source_id, stage="extract", filter=EXTRACT_FILTER,
-                      reason=reason, value=value, url=rec.url, detail=detail)
+                      reason=reason, value=value, url=rec.url, detail=detail,
+                      excerpt=excerpt(text))
 
     if rec.reason == "too_large":
         return None, [reject("too_large", detail=rec.detail)]
@@ -55,7 +57,7 @@ def extract_record(rec: WebRecord, cfg: dict[str, Any]) -> tuple[Document | None
         return None, rejects + [reject("no_content")]
     n_chars = len(doc.text)
     if n_chars < ecfg["min_text_chars"]:
-        return None, rejects + [reject("too_little_text", float(n_chars))]
+        return None, rejects + [reject("too_little_text", float(n_chars), text=doc.text)]
     doc.key = key
     doc.url = rec.url
     doc.crawl_date = rec.date

@@ -14,7 +14,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 
 from filters.base import Filter, enabled_filters, run_filters
-from pipeline.rejects import REJECTS
+from pipeline.rejects import REJECTS, excerpt
 from schemas import Document, Reject, TextNode
 
 NODE_STAGE = "node"  # rejects that remove one text node
@@ -65,7 +65,7 @@ def filter_document(doc: Document, fs: FilterSet) -> tuple[Document | None, list
     kept_text = sum(1 for n in nodes if isinstance(n, TextNode))
     if fs.node and kept_text == 0 and not fs.tag_only:
         rejects.append(Reject(doc.key, FILTER_STAGE, TEXT_LEFT_FILTER, "no_text_left", 0.0,
-                              doc.url))
+                              doc.url, excerpt=excerpt(doc.text)))
         return None, rejects
     doc = dataclasses.replace(doc, nodes=nodes, meta=dict(doc.meta))
     if fs.document:
@@ -74,7 +74,7 @@ def filter_document(doc: Document, fs: FilterSet) -> tuple[Document | None, list
         if drop is not None and not fs.tag_only:
             name, d = drop
             rejects.append(Reject(doc.key, FILTER_STAGE, name, d.reason, d.value, doc.url,
-                                  d.detail))
+                                  d.detail, excerpt=excerpt(doc.text)))
             return None, rejects
     _fill_language(doc, fs)
     if fs.tag_only:
@@ -89,6 +89,8 @@ def _fill_language(doc: Document, fs: FilterSet) -> None:
     for f in fs.document:
         if f.key == "language":
             doc.language = f.last_language or doc.language
+            if f.last_language:
+                doc.meta["language_score"] = round(f.last_score, 4)
 
 
 class FilterFn(beam.DoFn):

@@ -36,7 +36,8 @@ from apache_beam.utils.shared import Shared
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline import progress
-from pipeline.rejects import REJECTS
+from pipeline.imports.embedded import EmbeddedImage
+from pipeline.rejects import REJECTS, excerpt
 from pipeline.stages.image_dedup import IMAGE_DEDUP_REASONS, DuplicateImages, reiterable
 from schemas import Document, ImageNode, Reject, TextNode, image_member
 from scrapers.warc_read import WebRecord
@@ -68,6 +69,7 @@ class ImageOutcome:
     sha256: str | None = None
     phash: int | None = None
     tags: dict[str, Any] | None = None  # tag_only: every image filter's measures
+    record: str = ""  # "PATH@OFFSET" of the input record storing the image, for the report
 
 
 def normalize_url(url: str) -> str:
@@ -97,23 +99,33 @@ def document_urls(doc: Document) -> Iterator[tuple[str, None]]:
 
 
 Locator = tuple[str, int]  # (input path, record offset)
-Stored = tuple[str, bytes | Locator] | None
+Parked = str  # the path of an imported row's image bytes (pipeline.imports.embedded)
+Stored = tuple[str, bytes | Locator | Parked] | None
 Facts = tuple[int, Stored]  # (documents using the URL, the payload of the smallest source)
 
 
-def stored_payload(rec: WebRecord) -> Iterator[tuple[str, tuple[str, bytes | Locator]]]:
+def stored_payload(rec: WebRecord | EmbeddedImage
+                   ) -> Iterator[tuple[str, tuple[str, bytes | Locator | Parked]]]:
     """(url, (source id, where)) of a WARC image record with a payload. ``where`` is the
     record's (input path, offset), read again when the image is checked, so that no image's
-    bytes travel through the URL combine; a record read from no file keeps its bytes."""
-    if rec.payload:
+    bytes travel through the URL combine; a record read from no file keeps its bytes. An
+    imported row's image is where the importer parked it."""
+    if isinstance(rec, EmbeddedImage):
+        yield normalize_url(rec.url), (rec.source_id, rec.path)
+    elif rec.payload:
         where = (rec.path, rec.offset) if rec.path and rec.offset >= 0 else rec.payload
         yield normalize_url(rec.url), (rec.source_id, where)
 
 
-def stored_bytes(where: bytes | Locator, max_bytes: int) -> bytes:
-    """The payload of a stored image: the bytes themselves, or read again from its record."""
+def stored_bytes(where: bytes | Locator | Parked, max_bytes: int) -> bytes:
+    """The payload of a stored image: the bytes themselves, read again from its record, or
+    read from where the importer parked them."""
     if isinstance(where, bytes):
         return where
+    if isinstance(where, str):
+        from pipeline.outputs.image_store import member_bytes
+
+        return member_bytes(where)
     from apache_beam.io.filesystem import CompressionTypes
     from apache_beam.io.filesystems import FileSystems
 
@@ -125,6 +137,12 @@ def stored_bytes(where: bytes | Locator, max_bytes: int) -> bytes:
     if not rec.payload:
         raise ValueError(f"{path}@{offset}: the image record has no payload ({rec.reason})")
     return rec.payload
+
+
+def record_location(where: bytes | Locator | Parked) -> str:
+    """"PATH@OFFSET" of a stored image's record ("" for bytes read from no file, or parked
+    by the importer: the work folder is gone after the build)."""
+    return "" if isinstance(where, (bytes, str)) else f"{where[0]}@{where[1]}"
 
 
 class UrlFacts(beam.CombineFn):
@@ -297,6 +315,7 @@ class TriageFn(beam.DoFn):
                 data = stored_bytes(stored[1], self.cfg["images"]["max_bytes"])
                 out = _merge_tags(early, check_image(data, "warc", self.cfg["images"],
                                                      url, self._checks))
+                out.record = record_location(stored[1])
             elif not self.cfg["fetch"]["enabled"]:
                 out = ImageOutcome(False, "http", "not_in_warc", FETCH_FILTER)
             else:
@@ -427,6 +446,7 @@ def assemble(doc: Document, outcomes: dict[int, ImageOutcome], image_cfg: dict[s
     members: dict[str, bytes] = {}
     rejects: list[Reject] = []
     stored: list[ImageNode] = []
+    records: list[str] = []  # where each stored image's bytes came from, for its rejects
     cap = image_cfg["max_per_document"]
     img_idx = 0
     for node in doc.nodes:
@@ -443,18 +463,20 @@ def assemble(doc: Document, outcomes: dict[int, ImageOutcome], image_cfg: dict[s
                 tags.setdefault(str(img_idx), {})[dup_filter] = survivor
             else:
                 reason = IMAGE_DEDUP_REASONS[dup_filter][0]
-                o = ImageOutcome(False, o.origin, reason, dup_filter, dist, f"survivor {survivor}")
+                o = ImageOutcome(False, o.origin, reason, dup_filter, dist, f"survivor {survivor}",
+                                 record=o.record)
         img_idx += 1
         if not o.ok:
             rejects.append(Reject(doc.key, "image", o.filter, o.reason or "unknown", o.value,
-                                  node.src, o.detail))
+                                  node.src, o.detail, o.record))
             continue
         if cap and len(stored) >= cap:
             rejects.append(Reject(doc.key, "image", MAX_IMAGES_FILTER, "over_max_per_document",
-                                  float(len(stored) + 1), node.src))
+                                  float(len(stored) + 1), node.src, record=o.record))
             continue
         member = image_member(len(stored))
         members[member] = o.jpeg or b""  # bytes, or the path of the stored image
+        records.append(o.record)
         stored.append(ImageNode(src=node.src, alt=node.alt, caption=node.caption,
                                 width=o.width, height=o.height, member=member,
                                 sha256=o.sha256))
@@ -462,9 +484,10 @@ def assemble(doc: Document, outcomes: dict[int, ImageOutcome], image_cfg: dict[s
     if len(stored) < image_cfg["min_per_document"]:
         # The images it had stored leave with it, each counted once in the image funnel.
         rejects += [Reject(doc.key, "image", MIN_IMAGES_FILTER, DOCUMENT_DROPPED_REASONS[0],
-                           float(len(stored)), n.src) for n in stored]
+                           float(len(stored)), n.src, record=where)
+                    for n, where in zip(stored, records)]
         rejects.append(Reject(doc.key, "document", MIN_IMAGES_FILTER, "too_few_images",
-                              float(len(stored)), doc.url))
+                              float(len(stored)), doc.url, excerpt=excerpt(doc.text)))
         return None, {}, rejects
     meta = dict(doc.meta)
     if tags:
@@ -497,7 +520,8 @@ class AssembleFn(beam.DoFn):
 
 class ResolveImages(beam.PTransform):
     """(Documents, WARC image records, ...) -> ((Document, {member: jpeg}) kept, Reject)
-    outputs; the records may come as several PCollections."""
+    outputs; the records may come as several PCollections, imported rows' EmbeddedImages
+    among them."""
 
     def __init__(self, cfg: dict[str, Any], store_dir: str | None = None) -> None:
         """``store_dir``: park checked images there and pass their paths on (see

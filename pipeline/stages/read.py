@@ -56,6 +56,14 @@ def input_kind(path: str) -> str:
     return "unknown"
 
 
+def input_route(path: str, input_format: str = "auto") -> str:
+    """Where ReadInputs sends a file: "corpus" (an OBELICS or MMC4 file to import, see
+    pipeline.imports.formats), else its input_kind."""
+    from pipeline.imports.formats import corpus_format
+
+    return "corpus" if corpus_format(path, input_format) else input_kind(path)
+
+
 def check_inputs(patterns: list[str]) -> None:
     """Fail before the build starts when a pattern matches nothing (a typo, not bad data)."""
     for pattern in patterns:
@@ -66,6 +74,7 @@ def check_inputs(patterns: list[str]) -> None:
 
 BRANCHES = "branches"
 FILES = "files"  # the per-file counts output of ReadInputs
+CORPUS = "corpus"  # (path, format) of the files to import (pipeline.imports), not read here
 SPLIT_BYTES = 64 << 20  # a text URL list is read in splits of this many bytes
 MAX_LINE = 64 << 10  # a longer line is cut (it is no usable URL; it still counts as one)
 FETCH_GROUPS = 1 << 16  # host-hash groups: the upper bound on parallel fetching
@@ -353,7 +362,9 @@ def unknown_input(path: str) -> WebRecord:
 
 class ReadInputs(beam.PTransform):
     """All inputs (globs of WARCs and URL lists) -> {"records": WebRecords, "files": one
-    (path, records_read, ended_cleanly) per input file}; see the module docstring.
+    (path, records_read, ended_cleanly) per input file}; see the module docstring. Corpus files
+    to import are not read here: they come out as (path, format) in "corpus" (their counts
+    are pipeline.imports' to give).
 
     Globs are matched inside the pipeline, and each file is routed by its own name: a file
     that is neither an archive nor a URL list becomes one skipped record, not a failure."""
@@ -371,14 +382,15 @@ class ReadInputs(beam.PTransform):
         max_bytes = self.cfg["extract"]["max_page_bytes"]
         fetch_cfg = self.cfg["fetch"]
         archive = FileSystems.join(self.out_dir, "crawl") if fetch_cfg["archive"] else None
-        kinds = ("warc", "urls", "unknown")
+        kinds = ("warc", "urls", "unknown", "corpus")
+        fmt = (self.cfg["sources"].get("interleaved") or {}).get("input_format", "auto")
         files = (
             pbegin
             | "Globs" >> beam.Create(sorted(set(self.patterns)))
             | "Match" >> fileio.MatchAll()
             | "Paths" >> beam.Map(lambda m: (m.path, int(m.size_in_bytes or 0)))
             | "Distinct" >> beam.Distinct()
-            | "ByType" >> beam.Partition(lambda f, _: kinds.index(input_kind(f[0])), 3)
+            | "ByType" >> beam.Partition(lambda f, _: kinds.index(input_route(f[0], fmt)), 4)
         )
         warc = (
             files[0]
@@ -414,7 +426,10 @@ class ReadInputs(beam.PTransform):
         # inputs come from different stages, payloads included (the local runner holds all of
         # them), so the build asks for no "records", extracts each branch where it is read and
         # flattens only what extraction leaves.
-        out = {FILES: per_file, BRANCHES: branches}
+        from pipeline.imports.formats import corpus_format
+
+        corpus = files[3] | "CorpusFiles" >> beam.Map(lambda f: (f[0], corpus_format(f[0], fmt)))
+        out = {FILES: per_file, BRANCHES: branches, CORPUS: corpus}
         if self.flatten:
             out["records"] = tuple(branches) | "AllRecords" >> beam.Flatten()
         return out
