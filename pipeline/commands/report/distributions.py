@@ -77,22 +77,12 @@ def distributions_body(summaries: dict[str, dict[str, Any]], kinds: dict[str, st
                                          "aspect ratio", lines, "images", KEPT),
                         f"Aspect ratios of the same {len(aspects):,} sampled images"))
     pairs = {n: s for n, s in summaries.items() if kinds.get(n) != "interleaved"}
-    words: dict[str, dict[int, int]] = {n: dict(_sorted_hist(s.get("caption_words_histogram")))
-                                        for n, s in pairs.items()}
-    buckets = sorted({k for h in words.values() for k in h})
-    figs.append(_figure(charts.grouped_bars(
-        "caption-words", [_pow2_label(k) for k in buckets],
-        {n: [h.get(k, 0) for k in buckets] for n, h in words.items() if h},
-        "caption words per pair", "words (power-of-two buckets)"),
-        "Caption lengths per pair source (whole build)"))
-    sides: dict[str, dict[int, int]] = {n: dict(_sorted_hist(s.get("short_side_histogram")))
-                                        for n, s in pairs.items()}
-    buckets = sorted({k for h in sides.values() for k in h})
-    figs.append(_figure(charts.grouped_bars(
-        "pair-short-side", [_pow2_label(k) for k in buckets],
-        {n: [h.get(k, 0) for k in buckets] for n, h in sides.items() if h},
-        "shorter image side per pair", "pixels (power-of-two buckets)"),
-        "Image sizes of pair sources (whole build)"))
+    figs.append(_per_source_bars(charts, pairs, "caption_words_histogram", "caption-words",
+                                 "caption words per pair", "words (power-of-two buckets)",
+                                 "Caption lengths per pair source (whole build)"))
+    figs.append(_per_source_bars(charts, pairs, "short_side_histogram", "pair-short-side",
+                                 "shorter image side per pair", "pixels (power-of-two buckets)",
+                                 "Image sizes of pair sources (whole build)"))
     for name, s in pairs.items():
         frames = _sorted_hist(s.get("frames_per_clip"))
         if frames:
@@ -102,3 +92,14 @@ def distributions_body(summaries: dict[str, dict[str, Any]], kinds: dict[str, st
     shown = "".join(f for f in figs if f)
     return f'<div class="charts">{shown}</div>' if shown else \
         '<p class="muted">Nothing to draw: the build kept nothing.</p>'
+
+
+def _per_source_bars(charts: Charts, summaries: dict[str, dict], field: str, name: str, title: str,
+                     xlabel: str, caption: str) -> str:
+    """One grouped bar chart of a power-of-two histogram, a group per pair source."""
+    hists = {n: dict(_sorted_hist(s.get(field))) for n, s in summaries.items()}
+    buckets = sorted({k for h in hists.values() for k in h})
+    return _figure(charts.grouped_bars(
+        name, [_pow2_label(k) for k in buckets],
+        {n: [h.get(k, 0) for k in buckets] for n, h in hists.items() if h}, title, xlabel),
+        caption)
