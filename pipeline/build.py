@@ -19,6 +19,8 @@ from pipeline import coders
 from pipeline import funnel as fn
 from pipeline.catalog import declared_reasons
 from pipeline.config import config_hash
+from pipeline.imports.embedded import EMBEDDED_DIR
+from pipeline.imports.read import EMBEDDED, ImportCorpus
 from pipeline.outputs import faults
 from pipeline.outputs.image_store import IMAGES_DIR
 from pipeline.outputs.manifest import manifest, write_funnel, write_inputs, write_json
@@ -89,9 +91,6 @@ def _import_branch(corpus: beam.PCollection, cfg: dict[str, Any], out_dir: str,
     """Corpus files (OBELICS, MMC4) -> (documents, embedded images, per-file counts). Each
     row read is counted as an html-like record that ends as a document (extract out) or as an
     extract reject, so the records and documents identities hold as for WARC pages."""
-    from pipeline.imports.embedded import EMBEDDED_DIR
-    from pipeline.imports.read import EMBEDDED, ImportCorpus
-
     imported = corpus | "Import" >> ImportCorpus(cfg, FileSystems.join(out_dir, EMBEDDED_DIR))
     rejects = imported[REJECTS]
     parts["rejects"].append(rejects)

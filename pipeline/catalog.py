@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.imports.formats import imports_corpus
+from pipeline.imports.rows import IMPORT_FILTER, IMPORT_REASONS
 from pipeline.stages.decontam import DECONTAM_REASONS, IMAGE_FILTER, TEXT_FILTER
 from pipeline.stages.dedup import (
     DEDUP_REASONS,
@@ -62,9 +64,6 @@ def declared_reasons(cfg: dict[str, Any]) -> Declared:
     decontam = {TEXT_FILTER: DECONTAM_REASONS[TEXT_FILTER]} if cfg["decontam"]["eval_texts"] else {}
     if cfg["decontam"]["eval_images"]:
         image[IMAGE_FILTER] = DECONTAM_REASONS[IMAGE_FILTER]
-    from pipeline.imports.formats import imports_corpus
-    from pipeline.imports.rows import IMPORT_FILTER, IMPORT_REASONS
-
     extract = {IMPORT_FILTER: IMPORT_REASONS} if imports_corpus(cfg) else {}
     out = {"extract": extract, "node": node, "filter": document, "dedup": dedup,
            "decontam": decontam, "image": image}

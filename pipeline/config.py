@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from pipeline.imports.formats import INPUT_FORMATS
+
 PRESETS = ("m3w", "obelics")
 # Sections whose keys the user may add to: sources, and filters by their registered key.
 OPEN_SECTIONS = ("sources.", "filters.node.", "filters.document.", "filters.image.")
@@ -138,8 +140,6 @@ def _check_ranges(cfg: dict[str, Any]) -> None:
 def _check(cfg: dict[str, Any]) -> None:
     if cfg["extract"]["backend"] not in ("m3w", "trafilatura"):
         raise ConfigError("extract.backend must be 'm3w' or 'trafilatura'")
-    from pipeline.imports.formats import INPUT_FORMATS
-
     fmt = (cfg["sources"].get("interleaved") or {}).get("input_format", "auto")
     if fmt not in INPUT_FORMATS:
         raise ConfigError(f"sources.interleaved.input_format must be one of "

@@ -39,6 +39,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import TaggedOutput
 
 from pipeline import progress
+from pipeline.imports.formats import MMC4, OBELICS, corpus_format
 from scrapers.warc_read import ReadStatus, WebRecord, classify_payload, iter_records, mime_type
 
 WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
@@ -57,11 +58,10 @@ def input_kind(path: str) -> str:
 
 
 def input_route(path: str, input_format: str = "auto") -> str:
-    """Where ReadInputs sends a file: "corpus" (an OBELICS or MMC4 file to import, see
-    pipeline.imports.formats), else its input_kind."""
-    from pipeline.imports.formats import corpus_format
-
-    return "corpus" if corpus_format(path, input_format) else input_kind(path)
+    """Where ReadInputs sends a file: its corpus format ("obelics", "mmc4": a file to import,
+    see pipeline.imports.formats), else its input_kind. Decided once per file: telling an
+    OBELICS file from a URL list reads its Parquet footer."""
+    return corpus_format(path, input_format) or input_kind(path)
 
 
 def check_inputs(patterns: list[str]) -> None:
@@ -382,7 +382,7 @@ class ReadInputs(beam.PTransform):
         max_bytes = self.cfg["extract"]["max_page_bytes"]
         fetch_cfg = self.cfg["fetch"]
         archive = FileSystems.join(self.out_dir, "crawl") if fetch_cfg["archive"] else None
-        kinds = ("warc", "urls", "unknown", "corpus")
+        kinds = {"warc": 0, "urls": 1, "unknown": 2, OBELICS: 3, MMC4: 3}
         fmt = (self.cfg["sources"].get("interleaved") or {}).get("input_format", "auto")
         files = (
             pbegin
@@ -390,7 +390,8 @@ class ReadInputs(beam.PTransform):
             | "Match" >> fileio.MatchAll()
             | "Paths" >> beam.Map(lambda m: (m.path, int(m.size_in_bytes or 0)))
             | "Distinct" >> beam.Distinct()
-            | "ByType" >> beam.Partition(lambda f, _: kinds.index(input_route(f[0], fmt)), 4)
+            | "Route" >> beam.Map(lambda f: (*f, input_route(f[0], fmt)))
+            | "ByType" >> beam.Partition(lambda f, _: kinds[f[2]], 4)
         )
         warc = (
             files[0]
@@ -400,7 +401,7 @@ class ReadInputs(beam.PTransform):
         )
         lists = (
             files[1]
-            | "UrlSplits" >> beam.FlatMap(lambda f: url_list_splits(*f))
+            | "UrlSplits" >> beam.FlatMap(lambda f: url_list_splits(f[0], f[1]))
             | "ParquetSplits" >> beam.FlatMap(split_parquet)
             | "SpreadSplits" >> beam.Reshuffle()
             | "ReadUrlSplits" >> beam.ParDo(ReadUrlSplitFn()).with_outputs(
@@ -426,9 +427,7 @@ class ReadInputs(beam.PTransform):
         # inputs come from different stages, payloads included (the local runner holds all of
         # them), so the build asks for no "records", extracts each branch where it is read and
         # flattens only what extraction leaves.
-        from pipeline.imports.formats import corpus_format
-
-        corpus = files[3] | "CorpusFiles" >> beam.Map(lambda f: (f[0], corpus_format(f[0], fmt)))
+        corpus = files[3] | "CorpusFiles" >> beam.Map(lambda f: (f[0], f[2]))
         out = {FILES: per_file, BRANCHES: branches, CORPUS: corpus}
         if self.flatten:
             out["records"] = tuple(branches) | "AllRecords" >> beam.Flatten()
