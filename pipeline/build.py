@@ -33,11 +33,9 @@ from pipeline.stages.dedup import Deduplicate
 from pipeline.stages.extract import ExtractFn
 from pipeline.stages.filter import FilterDocuments
 from pipeline.stages.images import ResolveImages
-from pipeline.stages.read import BRANCHES, CORPUS, FILES, ReadInputs
+from pipeline.stages.read import BRANCHES, CORPUS, FILES, READ_FILTER, ReadInputs
 from schemas import Reject, TextNode
 from scrapers.warc_read import WebRecord
-
-READ_FILTER = "read/v1"
 
 coders.register()  # compact Document, Reject and WebRecord encodings wherever they shuffle
 

@@ -1,5 +1,5 @@
 """Small corpora in the OBELICS and MMC4 schemas, written by the tests themselves: English
-prose that passes the m3w preset's filters, and real images."""
+prose that passes the m3w preset's filters, and real images; and a build's shards read back."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import webdataset as wds
 
 from pipeline.sample_site.text import TOPICS, paragraph
 from tests.imagegen import image_bytes
@@ -126,3 +127,15 @@ def write_warc(path: str | Path, pages: list[Page]) -> None:
         records += [{"url": n[1], "body": n[2], "ctype": "image/jpeg"}
                     for n in p.nodes if n[0] == "image" and n[2] is not None]
     Path(path).write_bytes(warc_bytes(records))
+
+
+def shard_samples(build: Path, source: str) -> dict[str, dict[str, bytes]]:
+    """key -> sample of one source's shards in a build, as webdataset reads them."""
+    manifest = json.loads((build / "manifest.json").read_text())
+    urls = [str(build / s["path"]) for s in manifest["sources"][source]["shards"]]
+    return {s["__key__"]: s for s in wds.WebDataset(urls, shardshuffle=False)}
+
+
+def shard_documents(build: Path) -> dict[str, tuple[dict, dict[str, bytes]]]:
+    """key -> (document JSON, sample) of a build's interleaved shards."""
+    return {k: (json.loads(s["json"]), s) for k, s in shard_samples(build, "interleaved").items()}

@@ -14,14 +14,8 @@ from PIL import Image
 
 from pipeline.cli import main
 from tests.imagegen import image_bytes, png_bomb, truncated_jpeg
-from tests.localserver import LocalServer, Response, redirect, robots_txt
+from tests.localserver import Response, redirect, robots_txt
 from tests.warcgen import NO_TEXT_CURATION_YAML, PROSE, page, warc_bytes
-
-
-@pytest.fixture(scope="module")
-def server():
-    with LocalServer(max_seconds=600) as srv:
-        yield srv
 
 
 @pytest.fixture(scope="module")

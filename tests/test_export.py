@@ -15,22 +15,11 @@ import yaml
 from PIL import Image
 
 from pipeline.cli import main
-from tests.corpusgen import pages, write_jsonl, write_warc
+from tests.corpusgen import pages, shard_documents, shard_samples, write_jsonl, write_warc
 from tests.imagegen import image_bytes
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 OPENFLAMINGO_THRESHOLDS = (0.24, 0.32)  # its default mmc4_textsim_threshold, now and before
-
-
-def shard_samples(build, source: str) -> dict[str, dict[str, bytes]]:
-    manifest = json.loads((build / "manifest.json").read_text())
-    urls = [str(build / s["path"]) for s in manifest["sources"][source]["shards"]]
-    return {s["__key__"]: s for s in wds.WebDataset(urls, shardshuffle=False)}
-
-
-def shard_documents(build) -> dict[str, tuple[dict, dict[str, bytes]]]:
-    """key -> (document JSON, sample) of a build's interleaved shards."""
-    return {k: (json.loads(s["json"]), s) for k, s in shard_samples(build, "interleaved").items()}
 
 
 @pytest.fixture(scope="module")

@@ -9,23 +9,25 @@ import os
 
 import pyarrow.parquet as pq
 import pytest
-import webdataset as wds
 import yaml
 
 from pipeline.cli import main
 from schemas import make_key
-from tests.corpusgen import mmc4_doc, obelics_row, pages, write_jsonl, write_obelics
-from tests.localserver import LocalServer
+from tests.corpusgen import (
+    mmc4_doc,
+    obelics_row,
+    pages,
+    shard_documents,
+    write_jsonl,
+    write_obelics,
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def kept_documents(build) -> dict[str, dict]:
-    manifest = json.loads((build / "manifest.json").read_text())
-    urls = [str(build / s["path"]) for s in manifest["sources"]["interleaved"]["shards"]]
-    return {(d := json.loads(s["json"]))["url"]: (d, s)
-            for s in wds.WebDataset(urls, shardshuffle=False)}
+def kept_documents(build) -> dict[str, tuple[dict, dict[str, bytes]]]:
+    return {doc["url"]: (doc, sample) for doc, sample in shard_documents(build).values()}
 
 
 def funnel(build, capsys) -> dict:
@@ -34,12 +36,6 @@ def funnel(build, capsys) -> dict:
     out = json.loads(capsys.readouterr().out)
     assert all(c["checked"] and c["ok"] for c in out["checks"]), out["checks"]
     return out
-
-
-@pytest.fixture(scope="module")
-def server():
-    with LocalServer(max_seconds=300) as srv:
-        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from pipeline.outputs.atomic import TMP_MARK, atomic_output, write_atomic
 from pipeline.outputs.reject_files import WriteRejects, write_reject_file
 from pipeline.outputs.shards import WriteShards, input_group, sample_input, shard_name
 from pipeline.outputs.summary import TopDomains, with_top_domains
-from pipeline.outputs.tar import _member_order, _tar_info, write_group
+from pipeline.outputs.tar import _member_order, tar_info, write_group
 from schemas import Reject
 
 
@@ -36,7 +36,7 @@ def tar_bytes(samples) -> bytes:
         for key, members in samples:
             for ext in sorted(members, key=_member_order):
                 data = members[ext]
-                tar.addfile(_tar_info(f"{key}.{ext}", len(data)), io.BytesIO(data))
+                tar.addfile(tar_info(f"{key}.{ext}", len(data)), io.BytesIO(data))
     return buf.getvalue()
 
 

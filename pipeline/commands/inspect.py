@@ -5,30 +5,9 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import tarfile
 import textwrap
-from collections.abc import Iterator
 
-from apache_beam.io.filesystems import FileSystems
-
-
-def iter_samples(path: str) -> Iterator[tuple[str, dict[str, bytes]]]:
-    """Samples of a tar shard as (key, {ext: bytes}), members grouped by key prefix."""
-    with FileSystems.open(path) as fh:
-        data = fh.read()
-    key, members = None, {}
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        for m in tar:
-            if not m.isfile():
-                continue
-            k, _, ext = m.name.partition(".")
-            if k != key and key is not None:
-                yield key, members
-                members = {}
-            key = k
-            members[ext] = tar.extractfile(m).read()
-    if key is not None:
-        yield key, members
+from pipeline.outputs.tar import read_samples
 
 
 def _image_size(data: bytes) -> str:
@@ -42,7 +21,7 @@ def _image_size(data: bytes) -> str:
 
 
 def inspect_command(args: argparse.Namespace) -> int:
-    for i, (key, members) in enumerate(iter_samples(args.shard)):
+    for i, (key, members) in enumerate(read_samples(args.shard)):
         if i >= args.n:
             break
         meta = json.loads(members.get("json", b"{}"))

@@ -9,13 +9,14 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.outputs.manifest import read_json
+
 
 def _read_json(out_dir: str, rel: str) -> Any:
     path = FileSystems.join(out_dir, rel)
     if not FileSystems.exists(path):
         return None
-    with FileSystems.open(path) as fh:
-        return json.loads(fh.read().decode())
+    return read_json(out_dir, rel)
 
 
 def load_stats(out_dir: str) -> dict[str, Any]:

@@ -16,47 +16,34 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import TaggedOutput
 
 from pipeline import progress
 from pipeline.imports.embedded import EmbeddedImage
 from pipeline.imports.formats import MMC4, OBELICS
 from pipeline.imports.mmc4 import mmc4_document
-from pipeline.imports.obelics import COLUMNS, obelics_document
+from pipeline.imports.obelics import COLUMNS, REQUIRED, obelics_document
 from pipeline.imports.rows import IMPORT_FILTER, BadRow, Imported
 from pipeline.rejects import REJECTS, make_reject
+from pipeline.stages.read import READ_FILTER, merge_counts, open_input, split_parquet
 
 EMBEDDED = "embedded"  # tagged output: EmbeddedImage
 COUNTS = "counts"  # tagged output: (path, (rows read, ended cleanly))
 BATCH_ROWS = 64
 MAX_LINE_BYTES = 256 << 20
-READ_FILTER = "read/v1"
 Piece = tuple[str, str, int]  # (path, format, row group; -1 for a whole file)
 
 
 def corpus_pieces(item: tuple[str, str]) -> Iterator[Piece]:
-    """(path, format) -> its pieces: one per row group of a Parquet file (footer read only),
-    the whole file otherwise or when the footer cannot be read (the reader then reports it)."""
+    """(path, format) -> its pieces: one per row group of a Parquet file (footer read only,
+    as for a URL list), the whole file otherwise or when the footer cannot be read (the
+    reader then reports it)."""
     path, fmt = item
     if fmt != OBELICS:
         yield path, fmt, -1
         return
-    import pyarrow.parquet as pq
-
-    try:
-        with _open_raw(path) as fh:
-            groups = pq.ParquetFile(fh).num_row_groups
-    except Exception:
-        yield path, fmt, -1
-        return
-    for g in range(max(groups, 1)):
-        yield path, fmt, g
-
-
-def _open_raw(path: str) -> IO[bytes]:
-    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+    for _, group, end in split_parquet((path, 0, -1)):
+        yield path, fmt, group if end >= 0 else -1
 
 
 def _parquet_rows(path: str, group: int) -> Iterator[tuple[int, dict[str, Any] | BadRow]]:
@@ -64,7 +51,7 @@ def _parquet_rows(path: str, group: int) -> Iterator[tuple[int, dict[str, Any] |
     lacks a required column."""
     import pyarrow.parquet as pq
 
-    with _open_raw(path) as fh:
+    with open_input(path) as fh:
         pf = pq.ParquetFile(fh)
         if pf.num_row_groups == 0:
             return
@@ -72,9 +59,8 @@ def _parquet_rows(path: str, group: int) -> Iterator[tuple[int, dict[str, Any] |
         first = sum(pf.metadata.row_group(g).num_rows for g in range(group))
         names = pf.schema_arrow.names
         columns = [c for c in COLUMNS if c in names]
-        if not {"texts", "images", "general_metadata"} <= set(columns):
-            missing = ", ".join(c for c in ("texts", "images", "general_metadata")
-                                if c not in names)
+        missing = ", ".join(c for c in REQUIRED if c not in names)
+        if missing:
             for i in range(pf.metadata.row_group(group).num_rows):
                 yield first + i, BadRow("missing_columns", missing)
             return
@@ -99,7 +85,7 @@ def _jsonl_rows(path: str) -> Iterator[tuple[int, Any]]:
     """(line number, parsed object or BadRow) of each non-blank line; gzip by the name."""
     import gzip
 
-    with _open_raw(path) as raw:
+    with open_input(path) as raw:
         fh = gzip.GzipFile(fileobj=raw) if path.lower().endswith(".gz") else raw
         row_no = 0
         while True:
@@ -179,13 +165,6 @@ class ReadCorpusFn(beam.DoFn):
         yield got.doc
 
 
-def _merge_counts(values: Any) -> tuple[int, bool]:
-    n, clean = 0, True
-    for v_n, v_clean in values:
-        n, clean = n + v_n, clean and v_clean
-    return n, clean
-
-
 class ImportCorpus(beam.PTransform):
     """(path, format) of corpus files -> {"docs", EMBEDDED, REJECTS, "files"}: Documents,
     their embedded images, rejects, and one (path, records_read, ended_cleanly) per file."""
@@ -205,7 +184,7 @@ class ImportCorpus(beam.PTransform):
         )
         counted = (
             read[COUNTS]
-            | "CountPerFile" >> beam.CombinePerKey(_merge_counts)
+            | "CountPerFile" >> beam.CombinePerKey(merge_counts)
             | "FileRows" >> beam.Map(lambda kv: (kv[0], kv[1][0], kv[1][1]))
         )
         return {"docs": read.docs, EMBEDDED: read[EMBEDDED], REJECTS: read[REJECTS],

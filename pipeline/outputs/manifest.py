@@ -12,6 +12,12 @@ from pipeline.outputs.atomic import write_atomic
 from pipeline.outputs.tar import ShardInfo
 
 
+def read_json(out_dir: str, rel: str) -> Any:
+    """A JSON file of a build (or of an export of one), on any Beam filesystem."""
+    with FileSystems.open(FileSystems.join(out_dir, rel)) as fh:
+        return json.loads(fh.read().decode("utf-8"))
+
+
 def write_json(out_dir: str, rel: str, obj: Any) -> None:
     data = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False).encode()
     write_atomic(FileSystems.join(out_dir, rel), data + b"\n")

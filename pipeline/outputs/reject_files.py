@@ -35,8 +35,13 @@ _FIELDS = tuple(f.name for f in REJECT_SCHEMA)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
+def stage_token(stage: str) -> str:
+    """The name a stage has in its reject files' names."""
+    return _UNSAFE.sub("_", stage) or "x"
+
+
 def reject_file(stage: str, bucket: int) -> str:
-    return f"rejects/rejects-{_UNSAFE.sub('_', stage) or 'x'}-{bucket:03d}.parquet"
+    return f"rejects/rejects-{stage_token(stage)}-{bucket:03d}.parquet"
 
 
 _ENTRY = struct.Struct(">16sQI")  # row digest, spool offset, row length: 28 bytes a row

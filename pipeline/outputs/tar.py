@@ -48,7 +48,7 @@ def _member_order(ext: str) -> tuple[int, str]:
     return (0 if ext == "json" else 1, ext)
 
 
-def _tar_info(name: str, size: int) -> tarfile.TarInfo:
+def tar_info(name: str, size: int) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.size = size
     info.mtime = 0
@@ -103,7 +103,7 @@ def stream_tar(entries: list[_Entry], spool: IO[bytes], out: IO[bytes]) -> None:
             spool.seek(entry.offset)
             for ext, size in entry.sizes:
                 # addfile copies exactly `size` bytes from the spool's current position.
-                tar.addfile(_tar_info(f"{entry.key}.{ext}", size), spool)
+                tar.addfile(tar_info(f"{entry.key}.{ext}", size), spool)
 
 
 def write_group(
@@ -126,3 +126,27 @@ def write_group(
                 stream_tar(part, spool, fh)
             infos.append(ShardInfo(rel, len(part), fh.count))
     return infos
+
+
+def read_samples(path: str, wanted: Callable[[str], bool] | None = None
+                 ) -> Iterator[tuple[str, dict[str, bytes] | None]]:
+    """The samples of one WebDataset tar, in order, streamed (the tar is never held whole):
+    members grouped by the key before their first dot (schemas/LAYOUT.md). A sample whose key
+    ``wanted`` refuses comes as (key, None), its members skipped unread."""
+    key: str | None = None
+    members: dict[str, bytes] | None = {}
+    with FileSystems.open(path) as raw, tarfile.open(fileobj=raw, mode="r|*") as tar:
+        for info in tar:
+            if not info.isfile():
+                continue
+            k, _, ext = info.name.rsplit("/", 1)[-1].partition(".")
+            if k != key:
+                if key is not None:
+                    yield key, members
+                key = k
+                members = {} if wanted is None or wanted(k) else None
+            if members is not None:
+                fh = tar.extractfile(info)
+                members[ext] = fh.read() if fh is not None else b""
+    if key is not None:
+        yield key, members

@@ -72,6 +72,7 @@ def check_inputs(patterns: list[str]) -> None:
             raise ValueError(f"--input {pattern}: no file matches")
 
 
+READ_FILTER = "read/v1"  # the filter named by read rejects (a skipped or broken input)
 BRANCHES = "branches"
 FILES = "files"  # the per-file counts output of ReadInputs
 CORPUS = "corpus"  # (path, format) of the files to import (pipeline.imports), not read here
@@ -86,7 +87,7 @@ def _error_record(path: str, offset: int, exc: BaseException) -> WebRecord:
                      reason="error", detail=f"{type(exc).__name__}: {exc}"[:500])
 
 
-def _open(path: str) -> IO[bytes]:
+def open_input(path: str) -> IO[bytes]:
     # UNCOMPRESSED: warcio reads gzip members itself, and offsets must be file offsets.
     return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
@@ -100,7 +101,7 @@ class ReadWarcFn(beam.DoFn):
     def process(self, path: str) -> Iterator[Any]:
         status = ReadStatus()
         try:
-            fh = _open(path)
+            fh = open_input(path)
         except Exception as exc:
             progress.add("records_read")
             yield _error_record(path, 0, exc)
@@ -185,14 +186,14 @@ class ReadUrlSplitFn(beam.DoFn):
         yield TaggedOutput("counts", (path, (n, True)))
 
     def _text(self, path: str, start: int, end: int) -> Iterator[str | None]:
-        with _open(path) as fh:
+        with open_input(path) as fh:
             for line in _text_lines(fh, start, end):
                 yield _url_of(line)
 
     def _parquet(self, path: str, start: int, end: int) -> Iterator[str | None]:
         import pyarrow.parquet as pq
 
-        with _open(path) as fh:
+        with open_input(path) as fh:
             pf = pq.ParquetFile(fh)
             stop = pf.num_row_groups if end < 0 else min(end, pf.num_row_groups)
             for group in range(start, stop):
@@ -210,7 +211,7 @@ def split_parquet(split: tuple[str, int, int], groups_per_split: int = 1
     import pyarrow.parquet as pq
 
     try:
-        with _open(path) as fh:
+        with open_input(path) as fh:
             n = pq.ParquetFile(fh).num_row_groups
     except Exception:  # unreadable: the reader reports it as an error piece
         yield split
@@ -219,7 +220,7 @@ def split_parquet(split: tuple[str, int, int], groups_per_split: int = 1
         yield path, g, g + groups_per_split
 
 
-def _merge_counts(values: Iterable[tuple[int, bool]]) -> tuple[int, bool]:
+def merge_counts(values: Iterable[tuple[int, bool]]) -> tuple[int, bool]:
     n, clean = 0, True
     for v_n, v_clean in values:
         n, clean = n + v_n, clean and v_clean
@@ -409,7 +410,7 @@ class ReadInputs(beam.PTransform):
         )
         list_files = (
             lists.counts
-            | "CountPerList" >> beam.CombinePerKey(_merge_counts)
+            | "CountPerList" >> beam.CombinePerKey(merge_counts)
             | "ListFiles" >> beam.Map(lambda kv: (kv[0], kv[1][0], kv[1][1]))
         )
         fetched = (

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pipeline.commands.export.samples import Sample
 from pipeline.commands.export.sinks import FormatSink, Limits, RollingFiles, TarSink
+from pipeline.outputs.tar import Sample
 
 SOURCES = ("alt_text", "image_text")
 

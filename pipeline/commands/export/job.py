@@ -9,7 +9,6 @@ written and the counts; a rerun first removes the files its predecessor listed t
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -19,9 +18,9 @@ from apache_beam.io.filesystems import FileSystems
 from pipeline.commands.export.hf import HfSink
 from pipeline.commands.export.mmc4 import Mmc4Sink
 from pipeline.commands.export.obelics import ObelicsSink
-from pipeline.commands.export.samples import read_samples
 from pipeline.commands.export.sinks import FormatSink, Limits
-from pipeline.outputs.atomic import write_atomic
+from pipeline.outputs.manifest import read_json, write_json
+from pipeline.outputs.tar import read_samples
 
 SINKS = {"obelics": ObelicsSink, "mmc4": Mmc4Sink, "hf": HfSink}
 SUMMARY = "export.json"
@@ -73,18 +72,15 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
 def write_summary(spec: ExportSpec, result: dict[str, Any], sources: list[str]) -> None:
     summary = {"format": spec.fmt, "build": spec.build, "sources": sources,
                "embed_images": spec.embed, **result}
-    data = json.dumps(summary, indent=2, sort_keys=True).encode() + b"\n"
-    write_atomic(FileSystems.join(spec.out, SUMMARY), data)
+    write_json(spec.out, SUMMARY, summary)
 
 
 def remove_previous(out: str) -> None:
     """The files a previous export into ``out`` listed: a rerun with other sizes must not
     leave stale parts beside the new ones."""
-    path = FileSystems.join(out, SUMMARY)
-    if not FileSystems.exists(path):
+    if not FileSystems.exists(FileSystems.join(out, SUMMARY)):
         return
-    with FileSystems.open(path) as fh:
-        old = json.loads(fh.read().decode("utf-8"))
+    old = read_json(out, SUMMARY)
     stale = [FileSystems.join(out, f["path"]) for f in old.get("files", [])]
     stale = [p for p in stale if FileSystems.exists(p)]
     if stale:
@@ -114,5 +110,4 @@ def run_beam(spec: ExportSpec, shards: list[Shard], sources: list[str],
             | "Collect" >> beam.combiners.ToList()
             | "Summary" >> beam.Map(lambda parts: write_summary(spec, merge(parts), sources))
         )
-    with FileSystems.open(FileSystems.join(spec.out, SUMMARY)) as fh:
-        return json.loads(fh.read().decode("utf-8"))
+    return read_json(spec.out, SUMMARY)

@@ -17,8 +17,8 @@ import base64
 import json
 from typing import Any
 
-from pipeline.commands.export.samples import Sample
 from pipeline.commands.export.sinks import FormatSink, Limits, RollingFiles, TarSink
+from pipeline.outputs.tar import Sample
 
 SOURCES = ("interleaved",)
 MATCHED_SIM = 1.0

@@ -14,11 +14,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.commands.export.samples import Sample
 from pipeline.commands.export.sinks import FormatSink, Limits, ParquetSink, RollingFiles
+from pipeline.imports.obelics import EMBED_COLUMN  # the column the importer reads back
+from pipeline.outputs.tar import Sample
 
 SOURCES = ("interleaved",)
-EMBED_COLUMN = "image_bytes"
 
 
 def schema(embed: bool) -> pa.Schema:

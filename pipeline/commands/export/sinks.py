@@ -19,6 +19,7 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.outputs.atomic import CountingWriter, atomic_output
+from pipeline.outputs.tar import tar_info
 
 
 @dataclass
@@ -95,13 +96,6 @@ class RollingFiles:
         pass
 
 
-def _tar_info(name: str, size: int) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.size, info.mtime, info.mode = size, 0, 0o644
-    info.uname = info.gname = ""
-    return info
-
-
 class TarSink(RollingFiles):
     """WebDataset tars: each sample's members ``KEY.EXT``, in the order given."""
 
@@ -117,7 +111,7 @@ class TarSink(RollingFiles):
         self._roll_if_full()
         self._handle()
         for ext, data in members:
-            self._tar.addfile(_tar_info(f"{key}.{ext}", len(data)), io.BytesIO(data))
+            self._tar.addfile(tar_info(f"{key}.{ext}", len(data)), io.BytesIO(data))
         self._rows += 1
         self.samples += 1
 

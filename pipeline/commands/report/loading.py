@@ -3,11 +3,12 @@ unreadable file is a ReportError naming it, never a traceback."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
+
+from pipeline.outputs.manifest import read_json as read_build_json
 
 
 class ReportError(Exception):
@@ -25,8 +26,7 @@ def read_json(root: str, rel: str, required: bool = True) -> Any:
             raise ReportError(f"{path}: missing (is {root} a finished m3w build?)")
         return None
     try:
-        with FileSystems.open(path) as fh:
-            return json.loads(fh.read().decode("utf-8"))
+        return read_build_json(root, rel)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ReportError(f"{path}: not valid JSON ({exc})") from None
     except OSError as exc:

@@ -16,16 +16,16 @@ def _caption(sample: Sample) -> str:
 
 
 def _pair(sample: Sample, media: MediaDir) -> str:
-    meta = sample.meta
+    meta, caption = sample.meta, _caption(sample)
     data = sample.members.get("jpg")
     src = media.image(data) if data else None
-    img = (f'<img src="{esc(src)}" alt="{esc(_caption(sample)[:200])}">' if src else
+    img = (f'<img src="{esc(src)}" alt="{esc(caption[:200])}">' if src else
            '<div class="placeholder" role="img" aria-label="missing image">image not readable'
            " in the shard</div>")
     size = f"{meta.get('width') or '?'}×{meta.get('height') or '?'}"
     page = (meta.get("meta") or {}).get("page_url") or ""
     origin = f" · from {url_link(page, 'page')}" if page else ""
-    return (f'<figure class="pair">{img}<figcaption>{esc(_caption(sample))}</figcaption>'
+    return (f'<figure class="pair">{img}<figcaption>{esc(caption)}</figcaption>'
             f'<p class="meta">{esc(size)} px · {url_link(str(meta.get("url") or ""), "image")}'
             f"{origin}</p></figure>")
 

@@ -39,14 +39,6 @@ class ReasonSample:
     values: array = field(default_factory=lambda: array("d"))
     read: int = 0  # rows of this reason read
 
-    @property
-    def filter(self) -> str:
-        return self.name.split(":", 1)[0]
-
-    @property
-    def reason(self) -> str:
-        return self.name.split(":", 1)[1] if ":" in self.name else self.name
-
 
 @dataclass
 class RejectSample:
@@ -122,15 +114,6 @@ def _key_set(doc_keys: Any) -> Any:
     return pa.array(sorted(doc_keys), type=pa.string()) if doc_keys else None
 
 
-def _column(batch: Any, name: str) -> Any:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if name not in batch.schema.names:
-        return pa.nulls(batch.num_rows, pa.string())
-    return pc.fill_null(batch.column(name), "")
-
-
 def _add_batch(out: RejectSample, batch: Any, seq: int, cfg: dict[str, Any], n: int,
                doc_keys: Any) -> None:
     """One record batch, vectorized per (stage, filter, reason): values go to the histogram,
@@ -139,7 +122,8 @@ def _add_batch(out: RejectSample, batch: Any, seq: int, cfg: dict[str, Any], n: 
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    stage, filt, reason = (_column(batch, c) for c in ("stage", "filter", "reason"))
+    # _batches refuses a file without these three columns
+    stage, filt, reason = (pc.fill_null(batch.column(c), "") for c in ("stage", "filter", "reason"))
     groups = pc.binary_join_element_wise(stage, filt, reason, "\x1f").dictionary_encode()
     codes = groups.indices.to_numpy(zero_copy_only=False)
     values = batch.column("value").to_numpy(zero_copy_only=False).astype(float) \

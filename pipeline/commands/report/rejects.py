@@ -14,6 +14,7 @@ from pipeline.commands.report.overview import UNITS
 from pipeline.commands.report.reject_sample import ReasonSample, RejectSample
 from pipeline.commands.report.thresholds import thresholds_for
 from pipeline.funnel import DOCUMENT_STAGES
+from pipeline.outputs.reject_files import stage_token
 
 TEXT_STAGES = ("node",)
 EXCERPT_STAGES = (*DOCUMENT_STAGES, "shard")
@@ -140,7 +141,7 @@ def rejects_body(build: Build, sample: RejectSample, charts: Charts, media: Medi
         toc.append(f'<a href="#stage-{esc(st)}">{esc(st)} <b>{fmt_number(stage["rejected"])}</b>'
                    "</a>")
         cut = ""
-        token = st.replace("/", "_")
+        token = stage_token(st)
         if token in sample.cut:
             cut = (f'<p class="note">This stage has more rejects than the report reads: '
                    f"examples and histograms come from {sample.rows_read[token]:,} of them, "

@@ -50,9 +50,6 @@ class BottomK:
         else:
             heapq.heapreplace(self._heap, entry)
 
-    def __len__(self) -> int:
-        return len(self._heap)
-
     def items(self) -> list[Any]:
         """The kept items, smallest sort key first."""
         return [item for _, _, item in sorted(self._heap, key=lambda e: e[0].key)]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import tarfile
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +16,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline.commands.report.loading import Build, ReportError, build_path
 from pipeline.commands.report.sampling import BottomK, in_seeded_order, rank
+from pipeline.outputs.tar import read_samples
 
 MIN_SHARDS = 4  # read at least this many shards (when there are), for more than one input
 MAX_SHARDS = 16  # and never more
@@ -41,30 +41,6 @@ class SourceSample:
     samples_total: int = 0  # the manifest's count
 
 
-def _members(path: str, label: str, keep: Any) -> Iterator[tuple[str, dict[str, bytes]]]:
-    """(key, members) per sample of a tar shard, in file order. ``keep(key)`` says whether to
-    read the sample's members; a skipped sample yields none. A shard that is not a
-    readable tar is a ReportError naming it."""
-    key, members, wanted = None, {}, False
-    try:
-        with FileSystems.open(path) as fh, tarfile.open(fileobj=fh, mode="r|*") as tar:
-            for m in tar:
-                if not m.isfile():
-                    continue
-                k, _, ext = m.name.rpartition("/")[2].partition(".")
-                if k != key:
-                    if key is not None:
-                        yield key, members
-                    key, members, wanted = k, {}, keep(k)
-                if wanted:
-                    data = tar.extractfile(m)
-                    members[ext] = data.read() if data is not None else b""
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-        raise ReportError(f"{label}: corrupt shard, not a readable tar ({exc})") from None
-    if key is not None:
-        yield key, members
-
-
 def sample_source(build: Build, source: str, n: int, seed: int) -> SourceSample:
     """Up to ``n`` samples of ``source``: the smallest seeded key hashes among those read."""
     shards = build.shards(source)
@@ -73,28 +49,35 @@ def sample_source(build: Build, source: str, n: int, seed: int) -> SourceSample:
     if n <= 0 or not shards:
         return out
     chosen = BottomK(n)
-    by_path = {s["path"]: s for s in shards}
-    for rel in in_seeded_order(seed, by_path):
+
+    def order(key: str) -> tuple[int, str]:
+        return rank(seed, key), key
+
+    for rel in in_seeded_order(seed, {s["path"] for s in shards}):
         if out.shards_read >= MAX_SHARDS or (
                 out.shards_read >= MIN_SHARDS and out.seen >= SEEN_PER_SAMPLE * n):
             break
         path = build_path(build.root, rel)
-        label = path
         if not FileSystems.exists(path):
             raise ReportError(f"{path}: missing (listed in manifest.json for {source})")
         out.shards_read += 1
-        for key, members in _members(path, label, lambda k: chosen.would_keep((rank(seed, k), k))):
-            out.seen += 1
-            order = (rank(seed, key), key)
-            if not chosen.would_keep(order):
-                continue
-            try:
-                meta = json.loads(members.get("json", b"{}"))
-            except ValueError as exc:
-                raise ReportError(f"{label}: corrupt shard, {key}.json is not JSON ({exc})"
-                                  ) from None
-            if not isinstance(meta, dict):
-                raise ReportError(f"{label}: corrupt shard, {key}.json is not an object")
-            chosen.add(order, Sample(key, rel, meta, members))
+        try:
+            for key, members in read_samples(path, lambda k: chosen.would_keep(order(k))):
+                out.seen += 1
+                if members is not None:
+                    chosen.add(order(key), Sample(key, rel, _meta(path, key, members), members))
+        except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+            raise ReportError(f"{path}: corrupt shard, not a readable tar ({exc})") from None
     out.samples = chosen.items()
     return out
+
+
+def _meta(path: str, key: str, members: dict[str, bytes]) -> dict[str, Any]:
+    """A sample's KEY.json; a ReportError naming the shard when it is not a JSON object."""
+    try:
+        meta = json.loads(members.get("json", b"{}"))
+    except ValueError as exc:
+        raise ReportError(f"{path}: corrupt shard, {key}.json is not JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise ReportError(f"{path}: corrupt shard, {key}.json is not an object")
+    return meta

@@ -143,10 +143,11 @@ def closeness(values: Any, thresholds: list[Threshold]) -> Any:
     relative to it: 0 is right at the limit; inf where there is no value or no threshold."""
     import numpy as np
 
+    values = np.asarray(values, dtype=float)
     near = np.full(len(values), np.inf)
     for t in thresholds:
         limit = t.numeric
         if limit is not None:
-            gap = np.abs(np.asarray(values, dtype=float) - limit) / (abs(limit) or 1.0)
+            gap = np.abs(values - limit) / (abs(limit) or 1.0)
             near = np.fmin(near, np.where(np.isfinite(gap), gap, np.inf))
     return near

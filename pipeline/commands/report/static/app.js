@@ -20,7 +20,8 @@
       var pages = Math.max(1, Math.ceil(matching.length / size));
       page = Math.min(Math.max(page, 0), pages - 1);
       var shown = matching.slice(page * size, (page + 1) * size);
-      docs.forEach(function (d) { d.hidden = shown.indexOf(d) < 0; });
+      docs.forEach(function (d) { d.hidden = true; });
+      shown.forEach(function (d) { d.hidden = false; });
       label.textContent = "page " + (page + 1) + " of " + pages;
       count.textContent = matching.length + " of " + docs.length + " documents";
       prev.disabled = page === 0;
