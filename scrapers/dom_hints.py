@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# Elements removed before the walk (in C): never content, and their text would count in the
-# page's text length. Each tag costs a pass over the tree, so only text-bearing ones are here;
-# the other never-content elements are just not entered by the walk (SKIP_TAGS).
+# Elements removed before the walk: never content, and their text would count in the page's
+# text length. Only text-bearing ones are here; the other never-content elements are just not
+# entered by the walk (SKIP_TAGS).
 STRIP_TAGS = ["script", "style", "noscript", "template", "svg", "math", "select", "textarea",
               "button"]
+STRIP_QUERY = ", ".join(STRIP_TAGS)  # one pass over the tree finds them all
 SKIP_TAGS = frozenset(STRIP_TAGS) | {
     "title", "meta", "link", "base", "source", "track", "area", "iframe", "object", "embed",
     "canvas", "option", "input", "map", "audio", "video", "dialog", "head",

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from selectolax.lexbor import LexborHTMLParser
-
 from scrapers.dom_hints import (
     BLOCK_TAGS,
     BOILER,
@@ -25,6 +23,7 @@ from scrapers.dom_hints import (
     TAG_HINT,
     class_hint,
 )
+from scrapers.extract_images import image_url_attr
 
 BR = "\x00"  # line-break marker inside a block (NUL never survives HTML parsing)
 WRAP_MIN = 200  # raw text (whitespace included) of a box that may wrap an article body
@@ -49,7 +48,7 @@ class ImageItem:
     eid: int
     attrs: dict[str, str | None]
     sources: list[str]  # srcset values of <picture><source>
-    linked: bool = False  # inside an <a>
+    link: Any = None  # the <a> element it sits in, if any (its href is read only when asked)
 
 
 @dataclass
@@ -82,11 +81,13 @@ def walk(root: Any, total: int = 0, skip_share: float = 0.25) -> Walk:
     # so far, the block it belongs to, open <a> elements and the link text in `buf`, open
     # pre-formatted blocks and blockquotes.
     buf: list[str] = []
-    cur = links = link_chars = pre = quote = 0
+    add = buf.append
+    cur = link_chars = pre = quote = 0
+    links: list[Any] = []  # open <a> elements
     nomain: list[int] = []  # open blocks known to hold no MAIN_CONTENT element
     stack: list[tuple[Any, int]] = []
     kinds, names, hint_cache = _KINDS, _NAMES, HINT_CACHE
-    node = root.child
+    node = root.first_child
     while node is not None:
         action = -1  # what to undo when leaving the node: -1 nothing, -2 link, >=0 block
         # Text nodes (most nodes) are told apart by their text: None for any other node.
@@ -94,9 +95,14 @@ def walk(root: Any, total: int = 0, skip_share: float = 0.25) -> Walk:
         if s is not None:
             # Whitespace between tags only matters as a separator inside a block.
             if s and (buf or not s.isspace()):
-                buf.append(s)
+                add(s)
                 if links:
                     link_chars += len(" ".join(s.split()))
+            # A text node has nothing to leave: go straight to the next one.
+            nxt = node.next
+            if nxt is not None:
+                node = nxt
+                continue
         else:
             # Dispatch on lexbor's integer tag id: reading `.tag` builds a string per node.
             tid = node.tag_id
@@ -127,8 +133,10 @@ def walk(root: Any, total: int = 0, skip_share: float = 0.25) -> Walk:
                     pre += 1
                 elif tag == "blockquote":
                     quote += 1
+                elif tag == "figure" and attrs:
+                    _figure_image(node, attrs, eid, items)
                 if h != BOILER and h != SEMANTIC:
-                    child = node.child
+                    child = node.first_child
                     if child is not None:
                         stack.append((node, action))
                         node = child
@@ -147,24 +155,24 @@ def walk(root: Any, total: int = 0, skip_share: float = 0.25) -> Walk:
                             items.append(ImageItem(eid, img.attributes, []))
                     else:
                         ehint[eid] = h
-                        child = node.child
+                        child = node.first_child
                         if child is not None:
                             stack.append((node, action))
                             node = child
                             continue
             elif kind == _INLINE or kind == _LINK:
                 if kind == _LINK:
-                    links += 1
+                    links.append(node)
                     action = -2
-                child = node.child
+                child = node.first_child
                 if child is not None:
                     stack.append((node, action))
                     node = child
                     continue
             elif kind == _BR:
-                buf.append(BR)
+                add(BR)
             elif kind == _IMAGE:
-                item = _image(node, names[tid], cur, links > 0)
+                item = _image(node, names[tid], cur, links[-1] if links else None)
                 if item is not None:
                     # Text already in the block comes before the image: split the block there.
                     if buf and "".join(buf).strip():
@@ -187,7 +195,7 @@ def walk(root: Any, total: int = 0, skip_share: float = 0.25) -> Walk:
                 elif t == "blockquote":
                     quote -= 1
             elif action == -2:
-                links -= 1
+                links.pop()
             nxt = node.next
             if nxt is not None:
                 node = nxt
@@ -232,7 +240,6 @@ _KINDS: dict[int, int] = {}
 _NAMES: dict[int, str] = {}
 _FIXED_IDS = 1 << 16
 _PRE_TAGS = frozenset({"pre", "listing", "xmp"})
-_IMG_ID = LexborHTMLParser("<img>").css_first("img").tag_id
 
 
 def _kind(node: Any, tid: int) -> int:
@@ -279,15 +286,21 @@ def _judge_box(node: Any, h: int, total: int, nomain: list[int],
     if h == BOILER and 0 <= skip_len < 4 * FIGURE_TEXT:
         # An image with at most a caption and no link in a class-named box ("widget",
         # "banner") is an editor's image embed: sidebars, promos and share bars link out.
-        # One query finds both the links and the images.
-        found = node.css("a, img")
-        imgs = [n for n in found if n.tag_id == _IMG_ID]
-        if imgs and len(imgs) == len(found) and len("".join(text.split())) < FIGURE_TEXT:
+        # The images are listed anyway if the box is skipped; links are looked for only then.
+        imgs = node.css("img")
+        if imgs and len("".join(text.split())) < FIGURE_TEXT and node.css_first("a") is None:
             return NEUTRAL, -1, None
     return h, skip_len, imgs
 
 
-def _image(node: Any, tag: str, eid: int, linked: bool) -> ImageItem | None:
+def _figure_image(node: Any, attrs: dict[str, str | None], eid: int, items: list[Any]) -> None:
+    """A <figure> with no image inside but an image URL in an attribute is a picture a
+    script inserts (the page ships the address, not the element): take it from there."""
+    if image_url_attr(attrs) is not None and node.css_first("img, picture") is None:
+        items.append(ImageItem(eid, attrs, []))
+
+
+def _image(node: Any, tag: str, eid: int, link: Any) -> ImageItem | None:
     sources: list[str] = []
     if tag == "picture":
         for s in node.css("source"):
@@ -298,5 +311,5 @@ def _image(node: Any, tag: str, eid: int, linked: bool) -> ImageItem | None:
         img = node.css_first("img")
         if img is None:
             return None  # a <picture> renders only through its <img>: without one, nothing shows
-        return ImageItem(eid, img.attributes, sources, linked)
-    return ImageItem(eid, node.attributes, sources, linked)
+        return ImageItem(eid, img.attributes, sources, link)
+    return ImageItem(eid, node.attributes, sources, link)

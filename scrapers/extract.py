@@ -14,9 +14,9 @@ from selectolax.lexbor import LexborHTMLParser
 
 from schemas.document import Document, ImageNode, Node, TextNode
 from scrapers.charset import decode_html_codec
-from scrapers.dom_hints import CAPTION, STRIP_TAGS
+from scrapers.dom_hints import CAPTION, STRIP_QUERY
 from scrapers.dom_walk import ImageItem, TextBlock, Walk, walk
-from scrapers.extract_images import image_info, pick_source, resolve_src
+from scrapers.extract_images import image_info, picture_key, resolve_src, source_of
 from scrapers.extract_select import Selection, select
 
 # Hidden by the author: never shown, so never content. Guarded by size in `_drop_hidden`.
@@ -35,18 +35,25 @@ class Extraction:
     skipped_images: list[tuple[str, str]] = field(default_factory=list)  # (src, reason code)
 
 
-def extract(html: bytes, url: str, content_type: str | None = None) -> Document | None:
-    """The main content of an HTML page as a Document, or None when there is none."""
-    return _extract(html, url, content_type, None).document
+def extract(html: bytes, url: str, content_type: str | None = None, *,
+            image_rules: bool = False) -> Document | None:
+    """The main content of an HTML page as a Document, or None when there is none.
+
+    Its images are every picture of the main content with a usable source, in page order.
+    With `image_rules`, those the URL rules skip (icons, pixels, ads: `classify`) are left out,
+    as the build does.
+    """
+    return _extract(html, url, content_type, None, image_rules).document
 
 
-def extract_detailed(html: bytes, url: str, content_type: str | None = None) -> Extraction:
+def extract_detailed(html: bytes, url: str, content_type: str | None = None, *,
+                     image_rules: bool = False) -> Extraction:
     """Like `extract`, plus every image that was not taken and why."""
-    return _extract(html, url, content_type, [])
+    return _extract(html, url, content_type, [], image_rules)
 
 
 def _extract(html: bytes, url: str, content_type: str | None,
-             skipped: list[tuple[str, str]] | None) -> Extraction:
+             skipped: list[tuple[str, str]] | None, image_rules: bool) -> Extraction:
     """`skipped` collects the images not taken; None skips that work (resolving their URLs)."""
     if isinstance(html, str):
         text, codec = html, ""
@@ -62,12 +69,11 @@ def _extract(html: bytes, url: str, content_type: str | None,
     body = tree.body
     if body is None:
         return Extraction(None, out)
-    _unwrap_noscript_images(body)
-    tree.strip_tags(STRIP_TAGS)
+    _strip_never_content(body)
     total = _drop_hidden(body, base, skipped)
     w = walk(body, total, SKIP_SHARE)
     sel = select(w)
-    nodes = _nodes(w, sel, base, skipped)
+    nodes = _nodes(w, sel, base, skipped, image_rules)
     if not any(type(n) is TextNode for n in nodes):
         return Extraction(None, out)
     return Extraction(Document(url=url, nodes=nodes, title=title), out)
@@ -102,28 +108,47 @@ def _base_url(tree: Any, url: str) -> str:
         return url
 
 
-def _unwrap_noscript_images(body: Any) -> None:
-    """Lazy-loading pages put the real <img> in a <noscript> next to a placeholder: use it.
+def _strip_never_content(body: Any) -> None:
+    """Remove scripts, styles, forms' widgets and the like (STRIP_TAGS), found in one pass.
 
-    The parser runs with scripting off, so <noscript> content is markup. When the element
-    before the <noscript> is (or holds) an image with a usable source, the <noscript> copy is a
-    duplicate and is left to be stripped.
+    Lazy-loading pages put the real <img> in a <noscript> next to a placeholder, so a
+    <noscript> holding an image is unwrapped instead: the parser runs with scripting off, so
+    its content is markup. When the element before it is (or holds) an image with a real
+    source, the <noscript> copy is a duplicate and goes; a placeholder (a data: URI, a
+    blank.gif) is replaced by it. Removal detaches a subtree without freeing it, so elements
+    found inside an already removed one are safe to remove too.
     """
-    for ns in body.css("noscript"):
-        img = ns.css_first("img")
-        if img is None:
-            continue
-        prev = ns.prev
-        while prev is not None and prev.tag == "-text" and prev.text_content.isspace():
-            prev = prev.prev
-        placeholder = None
-        if prev is not None and prev.tag in ("img", "picture", "span", "div", "a", "figure"):
-            placeholder = prev if prev.tag == "img" else prev.css_first("img")
-        if placeholder is not None:
-            if pick_source(dict(placeholder.attributes), [])[0] is not None:
-                continue
-            placeholder.decompose()
-        ns.unwrap()
+    found = body.css(STRIP_QUERY)
+    unwrapped = set()
+    # Noscripts first, before any neighbour is removed, so the placeholder test sees the page.
+    for i, node in enumerate(found):
+        if node.tag_id == _NOSCRIPT_ID and _unwrap_noscript_image(node):
+            unwrapped.add(i)
+    for i, node in enumerate(found):
+        if i not in unwrapped:
+            node.decompose(recursive=False)
+
+
+def _unwrap_noscript_image(ns: Any) -> bool:
+    """Unwrap `ns` when it holds an image that no real image before it already shows."""
+    img = ns.css_first("img")
+    if img is None:
+        return False
+    prev = ns.prev
+    while prev is not None and prev.tag == "-text" and prev.text_content.isspace():
+        prev = prev.prev
+    placeholder = None
+    if prev is not None and prev.tag in ("img", "picture", "span", "div", "a", "figure"):
+        placeholder = prev if prev.tag == "img" else prev.css_first("img")
+    if placeholder is not None:
+        if source_of(dict(placeholder.attributes), [])[1] == "real":
+            return False
+        placeholder.decompose()
+    ns.unwrap()
+    return True
+
+
+_NOSCRIPT_ID = LexborHTMLParser("<noscript></noscript>").css_first("noscript").tag_id
 
 
 def _drop_hidden(body: Any, base: str, skipped: list[tuple[str, str]] | None) -> int:
@@ -145,8 +170,8 @@ def _drop_hidden(body: Any, base: str, skipped: list[tuple[str, str]] | None) ->
     return total
 
 
-def _nodes(w: Walk, sel: Selection, base: str,
-           skipped: list[tuple[str, str]] | None) -> list[Node]:
+def _nodes(w: Walk, sel: Selection, base: str, skipped: list[tuple[str, str]] | None,
+           image_rules: bool) -> list[Node]:
     """Kept items in page order. A caption of a kept image lives on the ImageNode only."""
     items, keep = w.items, sel.keep
     captions = [i for i, it in enumerate(items)
@@ -154,14 +179,17 @@ def _nodes(w: Walk, sel: Selection, base: str,
     images: dict[int, ImageNode] = {}
     used: set[int] = set()
     seen: set[str] = set()
+    last = -1  # the previous image taken, while no kept text came after it
     for i, it in enumerate(items):
         if type(it) is not ImageItem:
+            if keep[i]:
+                last = -1
             continue
         if not keep[i]:
             if skipped is not None:
                 skipped.append((resolve_src(it.attrs, it.sources, base), "boilerplate"))
             continue
-        info = image_info(it.attrs, it.sources, base)
+        info = image_info(it.attrs, it.sources, base, image_rules)
         if info.reason is not None or info.src in seen:
             if skipped is not None:
                 skipped.append((info.src, info.reason or "duplicate"))
@@ -170,7 +198,14 @@ def _nodes(w: Walk, sel: Selection, base: str,
             caps = _caption(w, it, items, captions) if captions else []
             used.update(caps)
             text = " ".join(items[c].text for c in caps)
+            if last >= 0 and picture_key(images[last].src) == picture_key(info.src):
+                # The same picture twice in a row (a blurred placeholder a few dozen pixels
+                # wide, then the picture a script loads) is one picture: the later, loaded one.
+                if skipped is not None:
+                    skipped.append((images[last].src, "duplicate"))
+                del images[last]
             images[i] = ImageNode(info.src, info.alt, text, info.width, info.height)
+            last = i
     nodes: list[Node] = []
     for i, it in enumerate(items):
         if i in images:

@@ -1,15 +1,19 @@
 """Image source resolution (src, lazy-loading attributes, srcset) and the rules that skip images.
 
-Reason codes: data_uri, svg, tracking_pixel, spacer, icon, logo, avatar, button, ad,
-decorative, no_src
-(and `boilerplate`, given by the extractor for images outside the main content).
+Whether an image belongs to the document is the extractor's question (its place in the page);
+whether it is worth fetching is asked here, from its URL and attributes (`classify`): the
+image rules the build applies right after extraction.
+
+Reason codes: data_uri, no_src (no usable source); svg, tracking_pixel, spacer, icon, logo,
+avatar, button, ad, decorative (the rules); and `boilerplate`, given by the extractor for
+images outside the main content.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from scrapers.dom_hints import CaseFreeRe
 
@@ -112,34 +116,79 @@ def _usable(url: str | None) -> bool:
     return bool(url) and not url.startswith(("data:", "javascript:", "about:", "#"))
 
 
+# Attributes that never name the picture itself (a link, a size, a label).
+_NOT_SOURCES = frozenset({
+    "src", "srcset", "alt", "title", "class", "id", "style", "width", "height", "sizes",
+    "loading", "decoding", "href", "role", "itemprop", "crossorigin", "referrerpolicy", "usemap",
+    "ismap", "fetchpriority", "aria-label", "aria-hidden", "lang", "dir", "align", "border",
+    "name", "type", "media", "data-action", "data-width", "data-height"})
+# One URL ending in an image file name (an optional query after it), or a srcset-style list.
+_IMAGE_URL = CaseFreeRe(r"^\s*[^\s,]+\.(?:jpe?g|png|gif|webp|avif)(?:[?#][^\s]*)?\s*$")
+_SRCSET_LIKE = CaseFreeRe(r"\.(?:jpe?g|png|gif|webp|avif)[^\s]*\s+\d+(?:\.\d+)?[wx]\b")
+
+
 def pick_source(attrs: dict[str, str | None], sources: list[str]) -> tuple[str | None, bool]:
     """The raw URL for an image and whether only a data: URI was found.
 
     Order: lazy-loading attributes (they hold the real image when present), then a real `src`,
-    then the largest srcset candidate (img, then <picture><source>).
+    then the largest srcset candidate (img, then <picture><source>), then any other attribute
+    holding an image URL, and last a placeholder-looking `src`.
     """
+    raw, kind = source_of(attrs, sources)
+    return raw, kind == "data"
+
+
+def source_of(attrs: dict[str, str | None], sources: list[str]) -> tuple[str | None, str]:
+    """The raw URL for an image and what it is: "real", "placeholder" (a blank or spacer
+    `src` kept for want of anything better), "data" (only a data: URI) or "none"."""
     src = attrs.get("src")
     src = src.strip() if src else ""
     lazy = [n for n in attrs if n in _LAZY_RANK]
     for name in sorted(lazy, key=_LAZY_RANK.__getitem__) if len(lazy) > 1 else lazy:
         v = attrs.get(name)
         if _usable(v) and (_IMAGE_EXT.search(v) or "/" in v):
-            return v.strip(), False
-    if _usable(src) and not _PLACEHOLDER.search(src.rsplit("/", 1)[-1]):
-        return src, False
+            return v.strip(), "real"
+    # A class naming lazy loading says a script replaces `src` (often a blurred copy a few
+    # dozen pixels wide) with the picture another attribute names: prefer that attribute.
+    lazy_class = "lazy" in (attrs.get("class") or "").lower()
+    real_src = _usable(src) and not _PLACEHOLDER.search(src.rsplit("/", 1)[-1])
+    if real_src and not lazy_class:
+        return src, "real"
     for name in SRCSET_ATTRS:
         v = attrs.get(name)
         if v:
             cand = largest_candidate(v)
             if cand:
-                return cand, False
+                return cand, "real"
     for v in sources:
         cand = largest_candidate(v)
         if cand:
-            return cand, False
+            return cand, "real"
+    # Lazy loaders use many attribute names (data-lazy-load-src, data-zoom-image, ...): any
+    # other attribute whose value is an image URL names the picture a script would show.
+    for name, v in attrs.items():
+        if v and name not in _NOT_SOURCES and name not in _LAZY_RANK \
+                and not v.startswith("data:"):
+            if _IMAGE_URL.search(v):
+                return v.strip(), "real"
+            if _SRCSET_LIKE.search(v):
+                cand = largest_candidate(v)
+                if cand:
+                    return cand, "real"
+    if real_src:
+        return src, "real"
     if _usable(src):
-        return src, False  # a placeholder-looking src is still better than nothing
-    return None, src.startswith("data:")
+        return src, "placeholder"  # better than nothing, but a copy elsewhere wins
+    return None, "data" if src.startswith("data:") else "none"
+
+
+def image_url_attr(attrs: dict[str, str | None]) -> str | None:
+    """An image URL named by an element that is not an image (a <figure> a script fills)."""
+    for name, v in attrs.items():
+        if v and name not in _NOT_SOURCES and not v.startswith("data:") and (
+                _IMAGE_URL.search(v) or (name in _LAZY_RANK and "/" in v)):
+            return v.strip()
+    return None
 
 
 def _words(*parts: str | None) -> set[str]:
@@ -189,6 +238,21 @@ def classify(url: str, attrs: dict[str, str | None], w: int | None, h: int | Non
     return None
 
 
+# Size marks in an image file name: "120px-Name.jpg" (MediaWiki), "name-300x200.jpg" (WordPress).
+_SIZE_MARK = re.compile(r"^\d+px-|[-_]\d+x\d+(?=\.\w+$)")
+
+
+def picture_key(url: str) -> tuple[str, str]:
+    """One key for a picture at any size: the host and the file name without size marks.
+    A name that says little ("dims?crop=...", "4800.jpg", "image.jpg") is no key: the path is."""
+    parts = urlsplit(url)
+    name = _SIZE_MARK.sub("", parts.path.rsplit("/", 1)[-1].lower())
+    stem = name.rsplit(".", 1)[0]
+    if not _IMAGE_EXT.search(name) or len(stem) < 10 or stem.isdigit():
+        return parts.netloc.lower(), parts.path
+    return parts.netloc.lower(), name
+
+
 def resolve_src(attrs: dict[str, str | None], sources: list[str], base: str) -> str:
     """The absolute image URL, or "" (no classification: for images not taken anyway)."""
     raw, _ = pick_source(attrs, sources)
@@ -206,8 +270,10 @@ def _absolute(base: str, raw: str) -> str:
         return ""
 
 
-def image_info(attrs: dict[str, str | None], sources: list[str], base: str) -> ImageInfo:
-    """Resolve an <img> (with its <picture> sources) against `base` and classify it."""
+def image_info(attrs: dict[str, str | None], sources: list[str], base: str,
+               rules: bool = True) -> ImageInfo:
+    """Resolve an <img> (with its <picture> sources) against `base`; with `rules`, also
+    classify it (icons, pixels, ads...: a skip reason)."""
     alt = " ".join((attrs.get("alt") or "").split())
     w, h = _int(attrs.get("width")), _int(attrs.get("height"))
     raw, only_data = pick_source(attrs, sources)
@@ -219,4 +285,4 @@ def image_info(attrs: dict[str, str | None], sources: list[str], base: str) -> I
     url = _absolute(base, raw)
     if not url.startswith(("http://", "https://")):
         return ImageInfo(url, alt, w, h, "no_src")
-    return ImageInfo(url, alt, w, h, classify(url, attrs, w, h))
+    return ImageInfo(url, alt, w, h, classify(url, attrs, w, h) if rules else None)

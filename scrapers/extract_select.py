@@ -42,12 +42,15 @@ CARD_TEXT = 600  # a card is a teaser: a title, a line or two, a byline
 LABEL_MAX = 40  # a shorter unpunctuated block over a dropped one is its label ("Tags:")
 TAIL_PROSE = 150  # after the last block this long,
 TAIL_SHORT = 50  # blocks shorter than this are page furniture
+GALLERY_DEPTH = 3  # levels above a trailing image searched for the other pictures of its group
+GALLERY_TEXT = 150  # text per picture in a gallery: a caption
 _SENTENCE_END = frozenset(".!?。！？")  # a label ("Tags:", "Share") ends otherwise
 NOTICE_MAX = 120  # copyright and cookie-consent notices are short; an essay on them is not
 _NOTICE_RE = CaseFreeRe(
     r"©|\(c\) *\d{4}|^copyright\b|all rights reserved|cookie.*(?:accept|akzept|consent|zustimm|"
     r"einverstanden|policy|richtlinie|privacy|datenschutz|settings|einstellung|utilis|verwende)")
 _PUNCT_RE = re.compile("[.,;:!?。，、；：！？]")
+_IMAGE_FILE = CaseFreeRe(r"\.(?:jpe?g|png|gif|webp|avif)(?:[?#]|$)")
 
 
 @dataclass
@@ -57,10 +60,15 @@ class Selection:
     boiler: list[bool]  # per element: inside a boilerplate subtree
 
 
-def _value(b: TextBlock, boiler: bool) -> float:
+def _value(b: TextBlock, boiler: bool, lone: bool) -> float:
+    """`lone`: the only text block of its element."""
     if boiler:
         return -BOILER_WEIGHT * b.length
     prose = b.length - b.link_chars
+    if lone and b.tag == "td" and b.length < SHORT_CELL and "\n" not in b.text:
+        # A link alone in a short table cell names the row's subject (a product, a person),
+        # not a menu entry: menus in table layouts stack several links in one cell.
+        return prose
     v = prose - 2.0 * b.link_chars
     if v > 0 and prose < 80 and not _PUNCT_RE.search(b.text):
         v *= 0.5  # short text without punctuation: labels, menu entries, dates
@@ -106,9 +114,13 @@ def select(w: Walk) -> Selection:
         site_header[e] = site_header[p] or (head and not content[p])
 
     score = [0.0] * n
+    blocks = [0] * n
     for it in items:
         if type(it) is TextBlock:
-            score[it.eid] += _value(it, boiler[it.eid])
+            blocks[it.eid] += 1
+    for it in items:
+        if type(it) is TextBlock:
+            score[it.eid] += _value(it, boiler[it.eid], blocks[it.eid] == 1)
     for e in range(n - 1, 0, -1):
         score[parent[e]] += score[e]
 
@@ -144,7 +156,11 @@ def select(w: Walk) -> Selection:
         if e < lo or e > hi or boiler[e]:
             continue
         if type(it) is ImageItem:
-            keep[i] = not site_header[e]  # logos and banners; an article's header image stays
+            # Logos and banners of the site's header go; an article's header image stays, and
+            # so does one in a header inside the chosen region below the page level: the site's
+            # masthead sits outside the article, the article's own header inside it.
+            keep[i] = not site_header[e] or (
+                best > 0 and _header_top(e, parent, site_header) > best)
             continue
         if header[e] and it.tag not in HEADINGS and (
                 it.length < HEADER_PROSE or it.link_chars * 4 > it.length):
@@ -156,6 +172,14 @@ def select(w: Walk) -> Selection:
                 or (it.tag == "td" and it.length < SHORT_CELL)):
             continue
         keep[i] = True
+    up = parent[best]
+    if best > 0 and up > 0 and not boiler[up] and not header[up]:
+        # Articles often hold their text and their photo gallery in sibling boxes: a gallery
+        # beside the chosen region, inside its parent, is the article's.
+        _keep_galleries(w, keep, [
+            i for i in img_idx if up <= items[i].eid <= end[up] and not lo <= items[i].eid <= hi
+            and not boiler[items[i].eid] and not site_header[items[i].eid]
+            and not _links_away(items[i])])
     _drop_thumbnail_strips(w, keep, img_idx)
     _drop_teaser_cards(w, keep, img_idx)
     _drop_orphans(items, keep, lo, hi)
@@ -164,20 +188,38 @@ def select(w: Walk) -> Selection:
     return Selection(best, keep, boiler)
 
 
+def _header_top(e: int, parent: list[int], site_header: list[bool]) -> int:
+    """The outermost element of the header that `e` sits in."""
+    while parent[e] > 0 and site_header[parent[e]]:
+        e = parent[e]
+    return e
+
+
+def _links_away(it: ImageItem) -> bool:
+    """A picture inside a link to somewhere else: another page, or a script's control ("#").
+    A link to an image file opens the picture's own larger copy."""
+    if it.link is None:
+        return False
+    return not _IMAGE_FILE.search(it.link.attributes.get("href") or "")
+
+
 def _drop_thumbnail_strips(w: Walk, keep: list[bool], img_idx: list[int]) -> None:
-    """Images alone in their list items, in a list of three or more such items, are a
-    carousel's thumbnails or a teaser strip (a gallery with captions has text in its items)."""
+    """Linked images in list items with no text of their own (none, or only link text), in a
+    list of three or more such items, are a carousel's thumbnails or a teaser list: each
+    stands for a page or slide elsewhere. A plain list of pictures, or a gallery with
+    captions (text outside links in its items), shows its own."""
     items, tag = w.items, w.tag
     in_li = [i for i in img_idx if keep[i] and tag[items[i].eid] == "li"]
     if not in_li:
         return
-    # A caption has a few words; "+10" on the last thumbnail is not one.
-    texty = sorted(it.eid for it in items if type(it) is TextBlock and it.length >= 10)
+    # A caption has a few words outside links; "+10" on the last thumbnail is not one.
+    texty = sorted(it.eid for it in items
+                   if type(it) is TextBlock and it.length - it.link_chars >= 10)
     lists: dict[int, list[tuple[int, bool]]] = {}
     for i in in_li:
         e = items[i].eid
         j = bisect_left(texty, e)
-        bare = j == len(texty) or texty[j] > w.end[e]  # no text anywhere in the item
+        bare = (j == len(texty) or texty[j] > w.end[e]) and _links_away(items[i])
         lists.setdefault(w.parent[e], []).append((i, bare))
     for entries in lists.values():
         if len(entries) >= 3 and 2 * sum(b for _, b in entries) > len(entries):
@@ -190,7 +232,7 @@ def _drop_teaser_cards(w: Walk, keep: list[bool], img_idx: list[int]) -> None:
     cards side by side: a list of other stories (heading and picture both link to them),
     whose thumbnails are not this page's images. An article's figures are not in such cards."""
     items = w.items
-    linked = [i for i in img_idx if keep[i] and items[i].linked]
+    linked = [i for i in img_idx if keep[i] and _links_away(items[i])]
     if len(linked) < CARDS_MIN:
         return
     texts = sorted((it.eid, it.length, it.tag in HEADINGS and it.link_chars * 2 > it.length)
@@ -248,8 +290,9 @@ def _drop_orphans(items: list[TextBlock | ImageItem], keep: list[bool], lo: int,
             else:
                 keep[i] = False
         elif it.length < LABEL_MAX and it.text[-1] not in _SENTENCE_END and nxt is not None \
-                and not keep[nxt]:
-            keep[i] = False
+                and not keep[nxt] and not (i > 0 and keep[i - 1]
+                                           and type(items[i - 1]) is ImageItem):
+            keep[i] = False  # (a line right under a kept picture is its caption)
 
 
 def _trim_tail(w: Walk, keep: list[bool]) -> None:
@@ -274,8 +317,9 @@ def _trim_tail(w: Walk, keep: list[bool]) -> None:
         elif it.length < TAIL_SHORT and (not attached or it.link_chars):
             keep[i] = attached = False
     # Images after the last kept text and outside its container: share buttons, ads and
-    # teasers under the article (an image closing the article body stays, and so does a
-    # <figure> one level further out: the last step's photo next to the step's text box).
+    # teasers under the article. An image closing the article body stays, and so does a
+    # <figure> one level further out (the last step's photo next to the step's text box) and
+    # a group of pictures that link nowhere else (a gallery the article ends with).
     last_text = len(items) - 1
     while last_text >= 0 and not (keep[last_text] and type(items[last_text]) is TextBlock):
         last_text -= 1
@@ -283,11 +327,41 @@ def _trim_tail(w: Walk, keep: list[bool]) -> None:
         return
     box = max(w.parent[items[last_text].eid], 0)
     outer = max(w.parent[box], 0)
+    trailing = []
     for i in range(last_text + 1, len(items)):
         e = items[i].eid
         if not (box <= e <= w.end[box]
                 or (w.tag[e] == "figure" and outer <= e <= w.end[outer])):
+            if keep[i] and type(items[i]) is ImageItem and not _links_away(items[i]):
+                trailing.append(i)
             keep[i] = False
+    _keep_galleries(w, keep, trailing)
+
+
+def _keep_galleries(w: Walk, keep: list[bool], trailing: list[int]) -> None:
+    """Keep the images among `trailing` that share a small container (their block, or up to
+    GALLERY_DEPTH levels above it) with another of them, a container holding pictures and at
+    most a caption's worth of text each: pictures grouped so are a gallery; one alone, or
+    pictures scattered among the page's furniture (ad slots, a share bar), are not."""
+    if len(trailing) < 2:
+        return
+    eids = sorted(w.items[i].eid for i in trailing)
+    texts = sorted((it.eid, it.length) for it in w.items if type(it) is TextBlock)
+    text_eids = [e for e, _ in texts]
+    size = [0]
+    for _, n in texts:
+        size.append(size[-1] + n)
+    for i in trailing:
+        e = w.items[i].eid  # the block it sits in, then up to GALLERY_DEPTH levels above
+        for _ in range(GALLERY_DEPTH + 1):
+            if e <= 0:
+                break
+            pics = bisect_right(eids, w.end[e]) - bisect_left(eids, e)
+            if pics >= 2:
+                text = size[bisect_right(text_eids, w.end[e])] - size[bisect_left(text_eids, e)]
+                keep[i] = text <= GALLERY_TEXT * pics
+                break
+            e = w.parent[e]
 
 
 def _add_title(w: Walk, best: int, keep: list[bool], boiler: list[bool]) -> None:
@@ -305,4 +379,9 @@ def _add_title(w: Walk, best: int, keep: list[bool], boiler: list[bool]) -> None
         if type(it) is TextBlock and it.tag == "h1":
             if not boiler[it.eid] and it.link_chars < it.length:
                 keep[i] = True
+                # A picture between the title and the text is the article's lead picture.
+                for j in range(i + 1, first):
+                    im = items[j]
+                    if type(im) is ImageItem and not boiler[im.eid] and not _links_away(im):
+                        keep[j] = True
             return

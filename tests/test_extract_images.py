@@ -15,13 +15,13 @@ P2 = ("We walked the old trail from the village to the lake, stopping often to p
       "blossoms, the bees and the patient donkeys that still carry the harvest.")
 
 
-def doc_with(img_html: str, base: str = ""):
+def doc_with(img_html: str, base: str = "", image_rules: bool = False):
     html = f"""<html><head>{base}<title>t</title></head><body>
         <nav><a href="/">Home</a><a href="/about">About</a></nav>
         <article><h1>Orchards</h1><p>{P1}</p>{img_html}<p>{P2}</p></article>
         <footer><p>All rights reserved, 2024, by the author of this blog.</p></footer>
         </body></html>"""
-    return extract_detailed(html.encode(), URL)
+    return extract_detailed(html.encode(), URL, image_rules=image_rules)
 
 
 def images(r) -> list[ImageNode]:
@@ -98,9 +98,12 @@ def test_figcaption_and_caption_wrappers():
     ("<img alt='nothing'>", "no_src"),
 ])
 def test_skip_reasons(img_html, reason):
-    r = doc_with(img_html)
+    r = doc_with(img_html, image_rules=True)
     assert images(r) == []
     assert [why for _, why in r.skipped_images] == [reason]
+    # Without the rules the picture is still the content's (unless it has no usable source).
+    r = doc_with(img_html)
+    assert len(images(r)) == (0 if reason in ("data_uri", "no_src") else 1)
 
 
 def test_boilerplate_images_are_not_taken():
@@ -157,7 +160,7 @@ def test_picture_without_img_shows_nothing():
 
 
 def test_background_image_is_decorative():
-    r = doc_with('<img class="hero__background-image" src="/hero-1440.png">')
+    r = doc_with('<img class="hero__background-image" src="/hero-1440.png">', image_rules=True)
     assert images(r) == []
     assert [why for _, why in r.skipped_images] == ["decorative"]
 

@@ -46,7 +46,7 @@ def extract_record(rec: WebRecord, cfg: dict[str, Any]) -> tuple[Document | None
     else:
         from scrapers.extract import extract_detailed
 
-        ex = extract_detailed(rec.payload, rec.url, rec.content_type)
+        ex = extract_detailed(rec.payload, rec.url, rec.content_type, image_rules=True)
         doc, skipped = ex.document, ex.skipped_images
     rejects = [
         Reject(source=key, stage="image", filter=IMAGE_RULES_FILTER, reason=reason,
