@@ -119,7 +119,7 @@ def _strip_never_content(body: Any) -> None:
     found inside an already removed one are safe to remove too.
     """
     found = body.css(STRIP_QUERY)
-    unwrapped = set()
+    unwrapped: set[int] = set()
     # Noscripts first, before any neighbour is removed, so the placeholder test sees the page.
     for i, node in enumerate(found):
         if node.tag_id == _NOSCRIPT_ID and _unwrap_noscript_image(node):
