@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(PY) bench/image_bench.py
 	$(PY) bench/pairs_bench.py
 	$(PY) bench/extract_bench.py
+	$(PY) bench/image_split.py
 	$(PY) bench/dedup_bench.py
 	$(PY) bench/curation_bench.py
 	$(PY) bench/shuffle_bench.py --pages 2000
