@@ -65,10 +65,11 @@ def _value(b: TextBlock, boiler: bool, lone: bool) -> float:
     if boiler:
         return -BOILER_WEIGHT * b.length
     prose = b.length - b.link_chars
-    if lone and b.tag == "td" and b.length < SHORT_CELL and "\n" not in b.text:
+    if lone and b.tag == "td" and b.link_chars == b.length < SHORT_CELL and "\n" not in b.text:
         # A link alone in a short table cell names the row's subject (a product, a person),
-        # not a menu entry: menus in table layouts stack several links in one cell.
-        return prose
+        # not a menu entry: menus in table layouts stack several links in one cell, with
+        # separators ("Home | Mail") or line breaks between them.
+        return 0.0
     v = prose - 2.0 * b.link_chars
     if v > 0 and prose < 80 and not _PUNCT_RE.search(b.text):
         v *= 0.5  # short text without punctuation: labels, menu entries, dates
@@ -124,10 +125,14 @@ def select(w: Walk) -> Selection:
     for e in range(n - 1, 0, -1):
         score[parent[e]] += score[e]
 
+    # On a tie the smaller subtree wins (an element inside the best so far): a wrapper that
+    # adds nothing but pictures (a table row with an image-link menu beside the article
+    # cell) scores the same as the article, and the climb below decides whether to go up.
     best, best_score = 0, score[0]
+    best_end = end[0]
     for e, s, b, hd in zip(range(1, n), score[1:], boiler[1:], header[1:]):
-        if s > best_score and not b and not hd:
-            best, best_score = e, s
+        if (s > best_score or (s == best_score > 0 and e <= best_end)) and not b and not hd:
+            best, best_score, best_end = e, s, end[e]
     keep = [False] * len(items)
     if best_score <= 0 and prose[0] == 0:
         return Selection(-1, keep, boiler)

@@ -166,8 +166,13 @@ def tables() -> list[Case]:
                 cells.append(f"<tr><td>{text}</td></tr><tr><td align='center'>{pic}</td></tr>")
             else:  # the picture in the cell beside the text
                 cells.append(f"<tr><td valign='top'>{pic}</td><td>{text}</td></tr>")
-        links = "".join(f"<a href='/c/{k}'><img src='/gfx/bullet.gif' width='8' height='8'>"
-                        f"Section {k}</a><br>" for k in range(6))
+        if i % 2:  # a menu of text links with bullets
+            links = "".join(f"<a href='/c/{k}'><img src='/gfx/bullet.gif' width='8' "
+                            f"height='8'>Section {k}</a><br>" for k in range(6))
+        else:  # a menu of picture buttons, sometimes with one text link under it
+            links = "".join(f"<a href='/c/{k}'><img src='/gfx/button{k}.gif' width='120' "
+                            f"height='20'></a><br>" for k in range(6))
+            links += "<br><a href='/links'>Links</a>" if i % 4 == 0 else ""
         html = f"""<html><body><table width="100%"><tr><td colspan="2">
 <img src="/gfx/masthead.gif" width="760" height="90"></td></tr><tr>
 <td width="160" valign="top">{links}</td><td valign="top">{"<table><tr><td>" * depth}
