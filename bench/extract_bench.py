@@ -63,7 +63,8 @@ def text_pages(data: Path, limit: int) -> list[tuple[str, str, bytes, object]]:
     return [row for k in sorted(per) for row in (per[k][:limit] if limit else per[k])]
 
 
-def image_pages(data: Path) -> list[tuple[bytes, list[str]]]:
+def image_pages(data: Path) -> list[tuple[str, bytes, list[str]]]:
+    """(page id, html, expected image URLs in order) for each Readability page with images."""
     def norm(u: str) -> str:
         return u.strip().replace("&amp;", "&")
 
@@ -75,7 +76,7 @@ def image_pages(data: Path) -> list[tuple[bytes, list[str]]]:
         exp = (data / r["expected_html"]).read_text(encoding="utf-8", errors="replace")
         want = [norm(urljoin(BASE, norm(s))) for s in IMG.findall(exp) if not s.startswith("data:")]
         if want:
-            out.append(((data / r["html"]).read_bytes(), want))
+            out.append((r["id"], (data / r["html"]).read_bytes(), want))
     return out
 
 
@@ -106,7 +107,7 @@ def run_images(fn: Callable, rows: list) -> dict:
     tp = ngot = nwant = 0
     orders = []
     t0 = time.perf_counter()
-    for html, want in rows:
+    for _, html, want in rows:
         try:
             doc = fn(html, BASE)
         except Exception:

@@ -23,7 +23,7 @@ from scrapers.dom_hints import (
     TAG_HINT,
     class_hint,
 )
-from scrapers.extract_images import image_url_attr
+from scrapers.extract_images import source_of
 
 BR = "\x00"  # line-break marker inside a block (NUL never survives HTML parsing)
 WRAP_MIN = 200  # raw text (whitespace included) of a box that may wrap an article body
@@ -296,7 +296,7 @@ def _judge_box(node: Any, h: int, total: int, nomain: list[int],
 def _figure_image(node: Any, attrs: dict[str, str | None], eid: int, items: list[Any]) -> None:
     """A <figure> with no image inside but an image URL in an attribute is a picture a
     script inserts (the page ships the address, not the element): take it from there."""
-    if image_url_attr(attrs) is not None and node.css_first("img, picture") is None:
+    if source_of(attrs, [])[1] == "real" and node.css_first("img, picture") is None:
         items.append(ImageItem(eid, attrs, []))
 
 

@@ -118,15 +118,12 @@ def _strip_never_content(body: Any) -> None:
     blank.gif) is replaced by it. Removal detaches a subtree without freeing it, so elements
     found inside an already removed one are safe to remove too.
     """
-    found = body.css(STRIP_QUERY)
-    unwrapped: set[int] = set()
-    # Noscripts first, before any neighbour is removed, so the placeholder test sees the page.
-    for i, node in enumerate(found):
-        if node.tag_id == _NOSCRIPT_ID and _unwrap_noscript_image(node):
-            unwrapped.add(i)
-    for i, node in enumerate(found):
-        if i not in unwrapped:
-            node.decompose(recursive=False)
+    # Every noscript is settled before anything is removed, so the placeholder test sees
+    # the page as it came.
+    gone = [node for node in body.css(STRIP_QUERY)
+            if node.tag != "noscript" or not _unwrap_noscript_image(node)]
+    for node in gone:
+        node.decompose(recursive=False)
 
 
 def _unwrap_noscript_image(ns: Any) -> bool:
@@ -147,8 +144,6 @@ def _unwrap_noscript_image(ns: Any) -> bool:
     ns.unwrap()
     return True
 
-
-_NOSCRIPT_ID = LexborHTMLParser("<noscript></noscript>").css_first("noscript").tag_id
 
 
 def _drop_hidden(body: Any, base: str, skipped: list[tuple[str, str]] | None) -> int:

@@ -32,7 +32,8 @@ SRCSET_ATTRS = ("srcset", "data-srcset", "data-lazy-srcset", "data-original-set"
 _PLACEHOLDER = CaseFreeRe(
     r"(?:^|[/_.-])(?:blank|spacer|placeholder|transparent|lazy|loading|loader|pixel|grey|gray|"
     r"empty|clear|dot|1x1|trans)(?:[._-]|$)")
-_IMAGE_EXT = CaseFreeRe(r"\.(?:jpe?g|png|gif|webp|avif|bmp|tiff?|jfif|heic)(?:$|[?#])")
+# A URL naming an image file (a link to one opens the picture itself).
+IMAGE_EXT = CaseFreeRe(r"\.(?:jpe?g|png|gif|webp|avif|bmp|tiff?|jfif|heic)(?:$|[?#])")
 _SVG = CaseFreeRe(r"\.svgz?(?:$|[?#])|^data:image/svg")
 _TRACKER = CaseFreeRe(
     r"doubleclick\.net|google-analytics\.com|googletagmanager|facebook\.com/tr|"
@@ -146,7 +147,7 @@ def source_of(attrs: dict[str, str | None], sources: list[str]) -> tuple[str | N
     lazy = [n for n in attrs if n in _LAZY_RANK]
     for name in sorted(lazy, key=_LAZY_RANK.__getitem__) if len(lazy) > 1 else lazy:
         v = attrs.get(name)
-        if _usable(v) and (_IMAGE_EXT.search(v) or "/" in v):
+        if _usable(v) and (IMAGE_EXT.search(v) or "/" in v):
             return v.strip(), "real"
     # A class naming lazy loading says a script replaces `src` (often a blurred copy a few
     # dozen pixels wide) with the picture another attribute names: prefer that attribute.
@@ -182,15 +183,6 @@ def source_of(attrs: dict[str, str | None], sources: list[str]) -> tuple[str | N
     return None, "data" if src.startswith("data:") else "none"
 
 
-def image_url_attr(attrs: dict[str, str | None]) -> str | None:
-    """An image URL named by an element that is not an image (a <figure> a script fills)."""
-    for name, v in attrs.items():
-        if v and name not in _NOT_SOURCES and not v.startswith("data:") and (
-                _IMAGE_URL.search(v) or (name in _LAZY_RANK and "/" in v)):
-            return v.strip()
-    return None
-
-
 def _words(*parts: str | None) -> set[str]:
     """The runs of [a-z0-9] in the lowercased parts."""
     out: set[str] = set()
@@ -220,7 +212,7 @@ def classify(url: str, attrs: dict[str, str | None], w: int | None, h: int | Non
     attr_words = _words(attrs.get("class"), attrs.get("id"))
     small = w is not None and h is not None and w <= 32 and h <= 32
     if file_words & _SPACER_WORDS and (fname.endswith(".gif") or small
-                                       or not _IMAGE_EXT.search(fname)):
+                                       or not IMAGE_EXT.search(fname)):
         return "spacer"
     # "ad" alone is only trusted in a host name or a class/id: paths hold hex dirs ("/a/ad/").
     if (host_words | attr_words) & _AD_WORDS or (path_words - {"ad"}) & _AD_WORDS:
@@ -248,7 +240,7 @@ def picture_key(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     name = _SIZE_MARK.sub("", parts.path.rsplit("/", 1)[-1].lower())
     stem = name.rsplit(".", 1)[0]
-    if not _IMAGE_EXT.search(name) or len(stem) < 10 or stem.isdigit():
+    if not IMAGE_EXT.search(name) or len(stem) < 10 or stem.isdigit():
         return parts.netloc.lower(), parts.path
     return parts.netloc.lower(), name
 

@@ -23,6 +23,7 @@ from scrapers.dom_hints import (
     CaseFreeRe,
 )
 from scrapers.dom_walk import ImageItem, TextBlock, Walk
+from scrapers.extract_images import IMAGE_EXT
 
 # A boilerplate hint on an element holding this share of the page's prose is a false hint
 # (e.g. a wrapper `<div class="content-sidebar-wrap">`).
@@ -50,7 +51,6 @@ _NOTICE_RE = CaseFreeRe(
     r"©|\(c\) *\d{4}|^copyright\b|all rights reserved|cookie.*(?:accept|akzept|consent|zustimm|"
     r"einverstanden|policy|richtlinie|privacy|datenschutz|settings|einstellung|utilis|verwende)")
 _PUNCT_RE = re.compile("[.,;:!?。，、；：！？]")
-_IMAGE_FILE = CaseFreeRe(r"\.(?:jpe?g|png|gif|webp|avif)(?:[?#]|$)")
 
 
 @dataclass
@@ -82,9 +82,11 @@ def select(w: Walk) -> Selection:
     prose = [0] * n
     img_eids: list[int] = []
     img_idx: list[int] = []  # indices of the ImageItems in `items`
+    blocks = [0] * n  # text blocks per element
     for i, it in enumerate(items):
         if type(it) is TextBlock:
             prose[it.eid] += it.length - it.link_chars
+            blocks[it.eid] += 1
         else:
             img_eids.append(it.eid)
             img_idx.append(i)
@@ -115,10 +117,6 @@ def select(w: Walk) -> Selection:
         site_header[e] = site_header[p] or (head and not content[p])
 
     score = [0.0] * n
-    blocks = [0] * n
-    for it in items:
-        if type(it) is TextBlock:
-            blocks[it.eid] += 1
     for it in items:
         if type(it) is TextBlock:
             score[it.eid] += _value(it, boiler[it.eid], blocks[it.eid] == 1)
@@ -205,7 +203,7 @@ def _links_away(it: ImageItem) -> bool:
     A link to an image file opens the picture's own larger copy."""
     if it.link is None:
         return False
-    return not _IMAGE_FILE.search(it.link.attributes.get("href") or "")
+    return not IMAGE_EXT.search(it.link.attributes.get("href") or "")
 
 
 def _drop_thumbnail_strips(w: Walk, keep: list[bool], img_idx: list[int]) -> None:
