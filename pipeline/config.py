@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.imports.formats import INPUT_FORMATS
+from pipeline.imports.formats import INPUT_FORMATS, input_format
 
 PRESETS = ("m3w", "obelics")
 # Sections whose keys the user may add to: sources, and filters by their registered key.
@@ -140,7 +140,7 @@ def _check_ranges(cfg: dict[str, Any]) -> None:
 def _check(cfg: dict[str, Any]) -> None:
     if cfg["extract"]["backend"] not in ("m3w", "trafilatura"):
         raise ConfigError("extract.backend must be 'm3w' or 'trafilatura'")
-    fmt = (cfg["sources"].get("interleaved") or {}).get("input_format", "auto")
+    fmt = input_format(cfg)
     if fmt not in INPUT_FORMATS:
         raise ConfigError(f"sources.interleaved.input_format must be one of "
                           f"{', '.join(INPUT_FORMATS)}, got {fmt!r}")

@@ -63,6 +63,13 @@ def identity_checks(totals: dict[str, Any], measured: tuple[str, ...] | None = N
     return out
 
 
+def funnel_checks(funnel: dict[str, Any]) -> list[dict[str, Any]]:
+    """The funnel's identity checks; for a funnel written before checks existed, those its
+    totals allow."""
+    checks = funnel.get("checks")
+    return identity_checks(funnel["totals"]) if checks is None else checks
+
+
 def build_funnel(counts: list[tuple[tuple[str, ...], int]],
                  declared: dict[str, dict[str, tuple[str, ...]]] | None = None
                  ) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.commands.report.documents import documents_body
-from pipeline.commands.report.html import reason_id
+from pipeline.commands.report.html import PAGES, reason_id
 from pipeline.commands.report.loading import load_build
 from pipeline.commands.report.media import MediaDir
 from pipeline.commands.report.reject_sample import RejectSample, sample_rejects
@@ -41,9 +41,7 @@ def test_the_site_holds_every_reason_and_only_local_files(demo_build, tmp_path, 
     out = tmp_path / "site"
     assert _report(demo_build, out, "--samples", "5") == 0
     assert str(out / "index.html") in capsys.readouterr().out
-    pages = {p: (out / p).read_text(encoding="utf-8") for p in
-             ("index.html", "rejects.html", "documents.html", "pairs.html",
-              "distributions.html")}
+    pages = {p: (out / p).read_text(encoding="utf-8") for p, _ in PAGES}
     for name, text in pages.items():  # nothing from the network: every resource is a file
         for ref in _LOCAL_REF.findall(text):
             assert (out / ref).is_file(), (name, ref)

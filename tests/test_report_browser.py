@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 
 from pipeline.commands.report import build_report
+from pipeline.commands.report.documents import PAGE_SIZE
+from pipeline.commands.report.html import PAGES as SITE_PAGES
 from tests.reportgen import make_demo_build, shared_root
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-SAMPLES = 12  # more than a page of documents (10), fewer than the build keeps
+SAMPLES = PAGE_SIZE + 2  # more than a page of documents, fewer than the build keeps
 ARTIFACTS = Path(__file__).resolve().parents[1] / "out" / "test-artifacts" / "report"
 FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -86,7 +88,7 @@ def _screenshot(browser, name: str) -> None:
     browser.set_window_size(1280, 900)
 
 
-PAGES = ("index.html", "rejects.html", "documents.html", "pairs.html", "distributions.html")
+PAGES = tuple(href for href, _ in SITE_PAGES)
 
 
 def test_pages_load_without_errors_and_every_image_shows(browser, report, capsys):
@@ -149,12 +151,12 @@ def test_documents_are_the_sample_and_page_and_search(browser, report, demo_buil
     total = browser.execute_script("return document.querySelectorAll('article.doc').length")
     assert total == SAMPLES
     first = _visible_docs(browser)
-    assert len(first) == 10
+    assert len(first) == PAGE_SIZE
     assert browser.find_element("id", "doc-page").text == "page 1 of 2"
     browser.find_element("id", "doc-next").click()
     second = _visible_docs(browser)
     assert browser.find_element("id", "doc-page").text == "page 2 of 2"
-    assert len(second) == SAMPLES - 10 and not set(first) & set(second)
+    assert len(second) == SAMPLES - PAGE_SIZE and not set(first) & set(second)
     assert browser.find_element("id", "doc-next").get_attribute("disabled") is not None
     browser.find_element("id", "doc-prev").click()
     assert _visible_docs(browser) == first

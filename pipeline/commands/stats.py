@@ -7,36 +7,24 @@ import argparse
 import json
 from typing import Any
 
-from apache_beam.io.filesystems import FileSystems
-
+from pipeline.funnel import funnel_checks
 from pipeline.outputs.manifest import read_json
 
 
-def _read_json(out_dir: str, rel: str) -> Any:
-    path = FileSystems.join(out_dir, rel)
-    if not FileSystems.exists(path):
-        return None
-    return read_json(out_dir, rel)
-
-
 def load_stats(out_dir: str) -> dict[str, Any]:
-    funnel = _read_json(out_dir, "stats/funnel.json")
+    funnel = read_json(out_dir, "stats/funnel.json", missing=None)
     if funnel is None:
         raise FileNotFoundError(f"{out_dir}: no stats/funnel.json (is this a build directory?)")
-    manifest = _read_json(out_dir, "manifest.json") or {"sources": {}}
+    manifest = read_json(out_dir, "manifest.json", missing=None) or {"sources": {}}
     sources = {}
     for name, src in manifest["sources"].items():
         entry = {"weight": src["weight"], "samples": src["samples"], "shards": len(src["shards"])}
         entry.update(funnel.get("sources", {}).get(name, {"input": 0, "kept": 0, "rejected": 0}))
-        entry["summary"] = _read_json(out_dir, f"stats/summary-{name}.json") or {}
+        entry["summary"] = read_json(out_dir, f"stats/summary-{name}.json", missing=None) or {}
         sources[name] = entry
-    checks = funnel.get("checks")
-    if checks is None:  # a funnel written before checks existed: recompute what its totals allow
-        from pipeline.funnel import identity_checks
-
-        checks = identity_checks(funnel["totals"])
     return {"totals": funnel["totals"], "stages": funnel["stages"], "sources": sources,
-            "checks": checks, "inputs": _read_json(out_dir, "stats/inputs.json"),
+            "checks": funnel_checks(funnel),
+            "inputs": read_json(out_dir, "stats/inputs.json", missing=None),
             "config_hash": manifest.get("config_hash")}
 
 

@@ -18,27 +18,46 @@ MMC4_SUFFIXES = (".jsonl", ".jsonl.gz")
 OBELICS_COLUMNS = ("texts", "images")  # what recognises an OBELICS file in auto mode
 
 
-def parquet_columns(path: str) -> set[str]:
-    """The top-level column names of a Parquet file (its footer only); none when unreadable."""
+def input_format(cfg: dict[str, Any]) -> str:
+    """The config's ``sources.interleaved.input_format`` (``auto`` when unset)."""
+    return (cfg["sources"].get("interleaved") or {}).get("input_format", "auto")
+
+
+def parquet_footer(path: str) -> tuple[set[str], int | None]:
+    """A Parquet file's top-level column names and row-group count, from one read of its
+    footer: no names when they cannot be read, no count (None) when the footer cannot be (the
+    URL-list or corpus reader then reports the file as an error piece)."""
     import pyarrow.parquet as pq
-    from apache_beam.io.filesystem import CompressionTypes
-    from apache_beam.io.filesystems import FileSystems
+
+    from pipeline.stages.read import open_input
 
     try:
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
-            return set(pq.ParquetFile(fh).schema_arrow.names)
-    except Exception:  # unreadable here: the URL-list reader reports it as an error piece
-        return set()
+        with open_input(path) as fh:
+            pf = pq.ParquetFile(fh)
+            groups = pf.num_row_groups
+            try:
+                names = set(pf.schema_arrow.names)
+            except Exception:
+                names = set()
+    except Exception:
+        return set(), None
+    return names, groups
 
 
-def corpus_format(path: str, input_format: str = "auto") -> str | None:
-    """``obelics`` or ``mmc4`` when ``path`` is a corpus to import, else None."""
+def corpus_format(path: str, input_format: str = "auto",
+                  columns: set[str] | None = None) -> str | None:
+    """``obelics`` or ``mmc4`` when ``path`` is a corpus to import, else None. ``columns``: the
+    Parquet file's column names when its footer is already read (see parquet_footer)."""
     name = path.lower()
     if name.endswith(MMC4_SUFFIXES):
         return MMC4
     if not name.endswith(".parquet") or input_format == MMC4:
         return None
-    if input_format == OBELICS or set(OBELICS_COLUMNS) <= parquet_columns(path):
+    if input_format == OBELICS:
+        return OBELICS
+    if columns is None:
+        columns = parquet_footer(path)[0]
+    if set(OBELICS_COLUMNS) <= columns:
         return OBELICS
     return None
 
@@ -49,10 +68,9 @@ def imports_corpus(cfg: dict[str, Any]) -> bool:
     input pattern matches (so the funnel can list the import reasons, zeros included)."""
     from apache_beam.io.filesystems import FileSystems
 
-    src = cfg["sources"].get("interleaved") or {}
-    fmt = src.get("input_format", "auto")
-    if fmt != "auto":
+    if input_format(cfg) != "auto":
         return True
+    src = cfg["sources"].get("interleaved") or {}
     for pattern in src.get("input") or []:
         if pattern.lower().endswith(MMC4_SUFFIXES):
             return True
@@ -62,6 +80,6 @@ def imports_corpus(cfg: dict[str, Any]) -> bool:
             continue
         first = next((p for p in sorted(found) if p.lower().endswith(".parquet")), None)
         if any(p.lower().endswith(MMC4_SUFFIXES) for p in found) or (
-                first is not None and corpus_format(first, fmt)):
+                first is not None and corpus_format(first)):
             return True
     return False

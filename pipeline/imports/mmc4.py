@@ -55,11 +55,13 @@ def mmc4_document(obj: Any, source: str, row_no: int) -> Imported:
 
     doc = new_document(obj["url"], source, row_no, MMC4)
     out = Imported(doc)
+    image_count = 0  # doc.images rebuilds its list: counted here instead
     for text, images in zip(texts, before):
         for node, data in images:
             if data is not None:
-                out.embedded[len(doc.images)] = data
+                out.embedded[image_count] = data
             doc.nodes.append(node)
+            image_count += 1
         if text.strip():
             doc.nodes.append(TextNode(text=text))
     return out

@@ -69,6 +69,7 @@ def obelics_document(row: dict[str, Any], source: str, row_no: int) -> Imported:
     # What else the row says of its page (WARC file and offset, an exporting build's key).
     doc.meta["imported"].update({k: v for k, v in general.items() if k not in _DOCUMENT_FIELDS})
     out = Imported(doc)
+    image_count = 0  # doc.images rebuilds its list: counted here instead
     for i in range(n):
         text = text_or_none(texts[i], f"texts[{i}]")
         src = text_or_none(images[i], f"images[{i}]")
@@ -84,8 +85,9 @@ def obelics_document(row: dict[str, Any], source: str, row_no: int) -> Imported:
                 doc.nodes.append(TextNode(text=text, tag=str(info.get("tag") or "p")))
             continue
         if data is not None:
-            out.embedded[len(doc.images)] = data
+            out.embedded[image_count] = data
         doc.nodes.append(ImageNode(src=image_source(src, data, f"images[{i}]"),
                                    alt=str(info.get("alt_text") or ""),
                                    caption=str(info.get("caption") or "")))
+        image_count += 1
     return out

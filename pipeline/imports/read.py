@@ -25,7 +25,7 @@ from pipeline.imports.mmc4 import mmc4_document
 from pipeline.imports.obelics import COLUMNS, REQUIRED, obelics_document
 from pipeline.imports.rows import IMPORT_FILTER, BadRow, Imported
 from pipeline.rejects import REJECTS, make_reject
-from pipeline.stages.read import READ_FILTER, merge_counts, open_input, split_parquet
+from pipeline.stages.read import READ_FILTER, CountPerFile, open_input, row_group_pieces, skip_line
 
 EMBEDDED = "embedded"  # tagged output: EmbeddedImage
 COUNTS = "counts"  # tagged output: (path, (rows read, ended cleanly))
@@ -34,15 +34,15 @@ MAX_LINE_BYTES = 256 << 20
 Piece = tuple[str, str, int]  # (path, format, row group; -1 for a whole file)
 
 
-def corpus_pieces(item: tuple[str, str]) -> Iterator[Piece]:
-    """(path, format) -> its pieces: one per row group of a Parquet file (footer read only,
-    as for a URL list), the whole file otherwise or when the footer cannot be read (the
-    reader then reports it)."""
-    path, fmt = item
+def corpus_pieces(item: tuple[str, str, int | None]) -> Iterator[Piece]:
+    """(path, format, row groups) -> its pieces: one per row group of a Parquet file (its
+    count read from the footer when the file was routed, as for a URL list), the whole file
+    otherwise or when the footer cannot be read (the reader then reports it)."""
+    path, fmt, groups = item
     if fmt != OBELICS:
         yield path, fmt, -1
         return
-    for _, group, end in split_parquet((path, 0, -1)):
+    for _, group, end in row_group_pieces(path, groups):
         yield path, fmt, group if end >= 0 else -1
 
 
@@ -76,8 +76,7 @@ def _read_line(fh: IO[bytes]) -> tuple[bytes, bool]:
     line = fh.readline(MAX_LINE_BYTES + 1)
     if len(line) <= MAX_LINE_BYTES or line.endswith(b"\n"):
         return line, True
-    while line and not line.endswith(b"\n"):
-        line = fh.readline(MAX_LINE_BYTES)
+    skip_line(fh)
     return b"\n", False
 
 
@@ -166,8 +165,9 @@ class ReadCorpusFn(beam.DoFn):
 
 
 class ImportCorpus(beam.PTransform):
-    """(path, format) of corpus files -> {"docs", EMBEDDED, REJECTS, "files"}: Documents,
-    their embedded images, rejects, and one (path, records_read, ended_cleanly) per file."""
+    """(path, format, row groups) of corpus files -> {"docs", EMBEDDED, REJECTS, "files"}:
+    Documents, their embedded images, rejects, and one (path, records_read, ended_cleanly) per
+    file."""
 
     def __init__(self, cfg: dict[str, Any], embedded_dir: str) -> None:
         super().__init__()
@@ -182,10 +182,6 @@ class ImportCorpus(beam.PTransform):
             | "ReadRows" >> beam.ParDo(ReadCorpusFn(self.min_text_chars, self.embedded_dir))
             .with_outputs(EMBEDDED, REJECTS, COUNTS, main="docs")
         )
-        counted = (
-            read[COUNTS]
-            | "CountPerFile" >> beam.CombinePerKey(merge_counts)
-            | "FileRows" >> beam.Map(lambda kv: (kv[0], kv[1][0], kv[1][1]))
-        )
+        counted = read[COUNTS] | "CountPerFile" >> CountPerFile()
         return {"docs": read.docs, EMBEDDED: read[EMBEDDED], REJECTS: read[REJECTS],
                 "files": counted}

@@ -11,10 +11,16 @@ from pipeline.funnel import build_funnel
 from pipeline.outputs.atomic import write_atomic
 from pipeline.outputs.tar import ShardInfo
 
+_REQUIRED = object()
 
-def read_json(out_dir: str, rel: str) -> Any:
-    """A JSON file of a build (or of an export of one), on any Beam filesystem."""
-    with FileSystems.open(FileSystems.join(out_dir, rel)) as fh:
+
+def read_json(out_dir: str, rel: str, missing: Any = _REQUIRED) -> Any:
+    """A JSON file of a build (or of an export of one), on any Beam filesystem; ``missing``,
+    when given, is returned for a file that does not exist."""
+    path = FileSystems.join(out_dir, rel)
+    if missing is not _REQUIRED and not FileSystems.exists(path):
+        return missing
+    with FileSystems.open(path) as fh:
         return json.loads(fh.read().decode("utf-8"))
 
 

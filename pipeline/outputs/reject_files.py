@@ -44,6 +44,16 @@ def reject_file(stage: str, bucket: int) -> str:
     return f"rejects/rejects-{stage_token(stage)}-{bucket:03d}.parquet"
 
 
+_FILE_NAME = re.compile(r"rejects-(.+)-\d{3}\.parquet$")
+
+
+def reject_file_token(path: str) -> str | None:
+    """The stage token in the name of a reject file (``reject_file``), or None for a path
+    that is not one."""
+    m = _FILE_NAME.search(path)
+    return m.group(1) if m else None
+
+
 _ENTRY = struct.Struct(">16sQI")  # row digest, spool offset, row length: 28 bytes a row
 
 

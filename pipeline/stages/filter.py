@@ -59,7 +59,7 @@ def filter_document(doc: Document, fs: FilterSet) -> tuple[Document | None, list
         if drop is not None and not fs.tag_only:
             name, d = drop
             rejects.append(Reject(doc.key, NODE_STAGE, name, d.reason, d.value, doc.url,
-                                  node.text[:200]))
+                                  excerpt(node.text)))
             continue
         nodes.append(node)
     kept_text = sum(1 for n in nodes if isinstance(n, TextNode))

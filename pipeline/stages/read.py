@@ -39,7 +39,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import TaggedOutput
 
 from pipeline import progress
-from pipeline.imports.formats import MMC4, OBELICS, corpus_format
+from pipeline.imports.formats import MMC4, OBELICS, corpus_format, input_format, parquet_footer
 from scrapers.warc_read import ReadStatus, WebRecord, classify_payload, iter_records, mime_type
 
 WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
@@ -57,11 +57,15 @@ def input_kind(path: str) -> str:
     return "unknown"
 
 
-def input_route(path: str, input_format: str = "auto") -> str:
+def input_route(path: str, input_format: str = "auto") -> tuple[str, int | None]:
     """Where ReadInputs sends a file: its corpus format ("obelics", "mmc4": a file to import,
-    see pipeline.imports.formats), else its input_kind. Decided once per file: telling an
-    OBELICS file from a URL list reads its Parquet footer."""
-    return corpus_format(path, input_format) or input_kind(path)
+    see pipeline.imports.formats), else its input_kind; and a Parquet file's row-group count
+    (None when its footer cannot be read, and for any other file). Decided once per file, from
+    one read of a Parquet footer: it tells an OBELICS file from a URL list, and gives the
+    pieces the file is read in (row_group_pieces)."""
+    columns, groups = (parquet_footer(path) if path.lower().endswith(".parquet")
+                       else (None, None))
+    return corpus_format(path, input_format, columns) or input_kind(path), groups
 
 
 def check_inputs(patterns: list[str]) -> None:
@@ -75,7 +79,7 @@ def check_inputs(patterns: list[str]) -> None:
 READ_FILTER = "read/v1"  # the filter named by read rejects (a skipped or broken input)
 BRANCHES = "branches"
 FILES = "files"  # the per-file counts output of ReadInputs
-CORPUS = "corpus"  # (path, format) of the files to import (pipeline.imports), not read here
+CORPUS = "corpus"  # (path, format, row groups) of the files to import (pipeline.imports)
 SPLIT_BYTES = 64 << 20  # a text URL list is read in splits of this many bytes
 MAX_LINE = 64 << 10  # a longer line is cut (it is no usable URL; it still counts as one)
 FETCH_GROUPS = 1 << 16  # host-hash groups: the upper bound on parallel fetching
@@ -134,7 +138,7 @@ def _text_lines(fh: IO[bytes], start: int, end: int) -> Iterator[bytes]:
     pos = start
     if start > 0:
         fh.seek(start - 1)
-        pos = start - 1 + _skip_line(fh)  # the line holding byte start-1 is the previous split's
+        pos = start - 1 + skip_line(fh)  # the line holding byte start-1 is the previous split's
     else:
         fh.seek(0)
     while pos < end:
@@ -143,11 +147,11 @@ def _text_lines(fh: IO[bytes], start: int, end: int) -> Iterator[bytes]:
             return
         pos += len(line)
         if not line.endswith(b"\n") and len(line) == MAX_LINE:
-            pos += _skip_line(fh)
+            pos += skip_line(fh)
         yield line
 
 
-def _skip_line(fh: IO[bytes]) -> int:
+def skip_line(fh: IO[bytes]) -> int:
     """Read to just past the next newline (or the end); the bytes consumed."""
     n = 0
     while True:
@@ -208,16 +212,26 @@ def split_parquet(split: tuple[str, int, int], groups_per_split: int = 1
     if not path.lower().endswith(".parquet") or end >= 0:
         yield split
         return
-    import pyarrow.parquet as pq
+    yield from row_group_pieces(path, parquet_footer(path)[1], groups_per_split)
 
-    try:
-        with open_input(path) as fh:
-            n = pq.ParquetFile(fh).num_row_groups
-    except Exception:  # unreadable: the reader reports it as an error piece
-        yield split
+
+def row_group_pieces(path: str, groups: int | None, groups_per_split: int = 1
+                     ) -> Iterator[tuple[str, int, int]]:
+    """A parquet file of ``groups`` row groups -> one piece per row group; the whole file as
+    one piece when its footer could not be read (None: the reader reports it as an error)."""
+    if groups is None:
+        yield path, 0, -1
         return
-    for g in range(0, max(n, 1), groups_per_split):
+    for g in range(0, max(groups, 1), groups_per_split):
         yield path, g, g + groups_per_split
+
+
+def list_pieces(path: str, size: int, groups: int | None) -> Iterator[tuple[str, int, int]]:
+    """A routed URL list -> its pieces: byte ranges of a text file, row groups of a parquet
+    file (``groups``: its row-group count, from input_route's footer read)."""
+    if path.lower().endswith(".parquet"):
+        return row_group_pieces(path, groups)
+    return url_list_splits(path, size)
 
 
 def merge_counts(values: Iterable[tuple[int, bool]]) -> tuple[int, bool]:
@@ -225,6 +239,16 @@ def merge_counts(values: Iterable[tuple[int, bool]]) -> tuple[int, bool]:
     for v_n, v_clean in values:
         n, clean = n + v_n, clean and v_clean
     return n, clean
+
+
+class CountPerFile(beam.PTransform):
+    """(path, (records, clean)) counts, one per piece read -> one (path, records_read,
+    ended_cleanly) row per file."""
+
+    def expand(self, counts):
+        return (counts
+                | "Merge" >> beam.CombinePerKey(merge_counts)
+                | "Rows" >> beam.Map(lambda kv: (kv[0], kv[1][0], kv[1][1])))
 
 
 def read_url_list(path: str) -> list[str]:
@@ -364,8 +388,8 @@ def unknown_input(path: str) -> WebRecord:
 class ReadInputs(beam.PTransform):
     """All inputs (globs of WARCs and URL lists) -> {"records": WebRecords, "files": one
     (path, records_read, ended_cleanly) per input file}; see the module docstring. Corpus files
-    to import are not read here: they come out as (path, format) in "corpus" (their counts
-    are pipeline.imports' to give).
+    to import are not read here: they come out as (path, format, row groups) in "corpus"
+    (their counts are pipeline.imports' to give).
 
     Globs are matched inside the pipeline, and each file is routed by its own name: a file
     that is neither an archive nor a URL list becomes one skipped record, not a failure."""
@@ -384,14 +408,14 @@ class ReadInputs(beam.PTransform):
         fetch_cfg = self.cfg["fetch"]
         archive = FileSystems.join(self.out_dir, "crawl") if fetch_cfg["archive"] else None
         kinds = {"warc": 0, "urls": 1, "unknown": 2, OBELICS: 3, MMC4: 3}
-        fmt = (self.cfg["sources"].get("interleaved") or {}).get("input_format", "auto")
+        fmt = input_format(self.cfg)
         files = (
             pbegin
             | "Globs" >> beam.Create(sorted(set(self.patterns)))
             | "Match" >> fileio.MatchAll()
             | "Paths" >> beam.Map(lambda m: (m.path, int(m.size_in_bytes or 0)))
             | "Distinct" >> beam.Distinct()
-            | "Route" >> beam.Map(lambda f: (*f, input_route(f[0], fmt)))
+            | "Route" >> beam.Map(lambda f: (*f, *input_route(f[0], fmt)))
             | "ByType" >> beam.Partition(lambda f, _: kinds[f[2]], 4)
         )
         warc = (
@@ -402,17 +426,12 @@ class ReadInputs(beam.PTransform):
         )
         lists = (
             files[1]
-            | "UrlSplits" >> beam.FlatMap(lambda f: url_list_splits(f[0], f[1]))
-            | "ParquetSplits" >> beam.FlatMap(split_parquet)
+            | "UrlSplits" >> beam.FlatMap(lambda f: list_pieces(f[0], f[1], f[3]))
             | "SpreadSplits" >> beam.Reshuffle()
             | "ReadUrlSplits" >> beam.ParDo(ReadUrlSplitFn()).with_outputs(
                 "counts", "errors", main="urls")
         )
-        list_files = (
-            lists.counts
-            | "CountPerList" >> beam.CombinePerKey(merge_counts)
-            | "ListFiles" >> beam.Map(lambda kv: (kv[0], kv[1][0], kv[1][1]))
-        )
+        list_files = lists.counts | "CountPerList" >> CountPerFile()
         fetched = (
             lists.urls
             | "ByHost" >> beam.Map(lambda u: (host_group(u), u))
@@ -428,7 +447,7 @@ class ReadInputs(beam.PTransform):
         # inputs come from different stages, payloads included (the local runner holds all of
         # them), so the build asks for no "records", extracts each branch where it is read and
         # flattens only what extraction leaves.
-        corpus = files[3] | "CorpusFiles" >> beam.Map(lambda f: (f[0], f[2]))
+        corpus = files[3] | "CorpusFiles" >> beam.Map(lambda f: (f[0], f[2], f[3]))
         out = {FILES: per_file, BRANCHES: branches, CORPUS: corpus}
         if self.flatten:
             out["records"] = tuple(branches) | "AllRecords" >> beam.Flatten()

@@ -59,14 +59,15 @@ def _sources(fmt: str, manifest: dict, asked: list[str] | None) -> list[str]:
 
 def export_command(args: argparse.Namespace, beam_args: list[str]) -> int:
     from pipeline.commands.export.job import ExportSpec, remove_previous, run_beam, run_local
-    from pipeline.commands.export.samples import read_manifest, shard_paths
+    from pipeline.commands.export.samples import shard_paths
     from pipeline.commands.export.sinks import Limits
+    from pipeline.outputs.manifest import read_json
 
     t0 = time.perf_counter()
     try:
         if min(args.max_rows, args.max_bytes, args.row_group) < 1:
             raise ValueError("--max-rows, --max-bytes and --row-group must be positive")
-        manifest = read_manifest(args.dir)
+        manifest = read_json(args.dir, "manifest.json")
         sources = _sources(args.format, manifest, args.sources)
     except (OSError, ValueError) as exc:
         print(f"m3w export: {exc}", file=sys.stderr)

@@ -55,4 +55,4 @@ class HfSink(FormatSink):
             return
         files = self.sink_for(source)
         files.add(sample[0], hf_members(source, sample))
-        files.images += 1
+        self.images += 1

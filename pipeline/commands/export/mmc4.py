@@ -82,4 +82,4 @@ class Mmc4Sink(FormatSink):
         self.skipped += missing
         data = json.dumps(obj, ensure_ascii=False).encode("utf-8")
         self.files.add(sample[0], [("json", data)])
-        self.files.images += len(obj["image_info"])
+        self.images += len(obj["image_info"])

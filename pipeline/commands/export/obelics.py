@@ -91,5 +91,5 @@ class ObelicsSink(FormatSink):
     def add(self, source: str, sample: Sample) -> None:
         row, size, n_images, missing = obelics_row(sample, self.embed)
         self.files.add(row, size)
-        self.files.images += n_images
+        self.images += n_images
         self.skipped += missing

@@ -5,12 +5,6 @@ from __future__ import annotations
 
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.outputs.manifest import read_json
-
-
-def read_manifest(build_dir: str) -> dict:
-    return read_json(build_dir, "manifest.json")
-
 
 def shard_paths(build_dir: str, manifest: dict, source: str) -> list[str]:
     """The shards of one built source, in the manifest's (sorted) order; none if not built."""

@@ -45,8 +45,6 @@ class RollingFiles:
     def __init__(self, out_dir: str, stem: str, limits: Limits) -> None:
         self.out_dir, self.stem, self.limits = out_dir, stem, limits
         self.written: list[Written] = []
-        self.samples = 0
-        self.images = 0
         self._stack: ExitStack | None = None
         self._fh: CountingWriter | None = None
         self._rows = 0
@@ -113,7 +111,6 @@ class TarSink(RollingFiles):
         for ext, data in members:
             self._tar.addfile(tar_info(f"{key}.{ext}", len(data)), io.BytesIO(data))
         self._rows += 1
-        self.samples += 1
 
 
 class ParquetSink(RollingFiles):
@@ -151,7 +148,6 @@ class ParquetSink(RollingFiles):
         self._buffer.append(row)
         self._buffered += size
         self._rows += 1
-        self.samples += 1
         if (len(self._buffer) >= self.limits.row_group_rows
                 or self._buffered >= self.limits.row_group_bytes):
             self._flush()
@@ -159,10 +155,12 @@ class ParquetSink(RollingFiles):
 
 class FormatSink:
     """What a format's sink shares: its files (one RollingFiles, or one per source), closed
-    and aborted together, and its counts. ``skipped`` counts what could not be written (an
-    image whose bytes the shard lacks)."""
+    and aborted together, and its counts: ``images`` those written, ``skipped`` what could not
+    be written (an image whose bytes the shard lacks); the samples are the rows of the files
+    written, read once they are closed."""
 
     def __init__(self) -> None:
+        self.images = 0
         self.skipped = 0
 
     def parts(self) -> list[RollingFiles]:
@@ -179,5 +177,5 @@ class FormatSink:
             part.abort()
 
     def counts(self) -> dict[str, int]:
-        return {"samples": sum(p.samples for p in self.parts()),
-                "images": sum(p.images for p in self.parts()), "skipped": self.skipped}
+        return {"samples": sum(w.rows for p in self.parts() for w in p.written),
+                "images": self.images, "skipped": self.skipped}

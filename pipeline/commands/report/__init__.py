@@ -46,8 +46,7 @@ def _write(out: str, name: str, text: str) -> None:
         fh.write(text)
 
 
-def build_report(build_dir: str, out: str, samples: int = 50, seed: int = 0,
-                 max_reject_rows: int | None = None) -> str:
+def build_report(build_dir: str, out: str, samples: int = 50, seed: int = 0) -> str:
     """Write the report of the build at ``build_dir`` into ``out``; returns index.html's path.
     Raises ReportError, naming the file, when a build file is missing or corrupt."""
     from pipeline.commands.report.charts import Charts
@@ -69,8 +68,7 @@ def build_report(build_dir: str, out: str, samples: int = 50, seed: int = 0,
     shard_samples = {name: sample_source(build, name, samples, seed) for name in build.sources}
     docs = next((shard_samples[n] for n, k in kinds.items() if k == "interleaved"), None)
     doc_keys = frozenset(s.key for s in docs.samples) if docs else frozenset()
-    rows = max_reject_rows or MAX_ROWS_PER_STAGE
-    rejects = sample_rejects(build, samples, seed, doc_keys, rows)
+    rejects = sample_rejects(build, samples, seed, doc_keys, MAX_ROWS_PER_STAGE)
 
     _prepare(out)
     media, charts = MediaDir(out), Charts(out)
@@ -79,8 +77,8 @@ def build_report(build_dir: str, out: str, samples: int = 50, seed: int = 0,
                      for n, s in shard_samples.items())
     rows_read = ", ".join(f"{st} {n:,}" for st, n in sorted(rejects.rows_read.items()))
     sampled = esc(f"Seed {seed}, up to {samples} samples per source and examples per reason. "
-                  f"Shards read: {read or 'none'}. Reject rows read (at most {rows:,} per "
-                  f"stage): {rows_read or 'none'}.")
+                  f"Shards read: {read or 'none'}. Reject rows read (at most "
+                  f"{MAX_ROWS_PER_STAGE:,} per stage): {rows_read or 'none'}.")
     pairs = {n: s for n, s in shard_samples.items() if kinds[n] != "interleaved"}
     _write(out, "index.html", page("Overview", "index.html", overview_body(build, sampled), name))
     _write(out, "rejects.html", page("Rejects by stage and reason", "rejects.html",

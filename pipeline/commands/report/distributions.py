@@ -9,6 +9,7 @@ from typing import Any
 from pipeline.commands.report.charts import KEPT, OTHER, Charts
 from pipeline.commands.report.html import esc
 from pipeline.commands.report.shard_sample import SourceSample
+from pipeline.commands.report.thresholds import thresholds_for
 
 
 def _sorted_hist(hist: dict[str, int]) -> list[tuple[int, int]]:
@@ -71,8 +72,8 @@ def distributions_body(summaries: dict[str, dict[str, Any]], kinds: dict[str, st
                         f"Stored image sizes: {len(ws):,} images of {n:,} sampled documents "
                         "and pairs"))
     aspects = [max(w, h) / min(w, h) for w, h in zip(ws, hs)]
-    limit = (config.get("images") or {}).get("max_aspect")
-    lines = [(float(limit), "images.max_aspect")] if limit else []
+    lines = [(float(t.value), t.path) for t in
+             thresholds_for(config, "image", "image_check/v1", "aspect_ratio")]
     figs.append(_figure(charts.histogram("aspect-ratios", aspects, "aspect ratio (long/short)",
                                          "aspect ratio", lines, "images", KEPT),
                         f"Aspect ratios of the same {len(aspects):,} sampled images"))

@@ -42,21 +42,21 @@ def is_web_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-def url_link(url: str, text: str | None = None, cls: str = "url") -> str:
+def url_link(url: str, text: str | None = None) -> str:
     """A link for http(s) URLs; anything else (javascript:, local paths) stays text."""
     label = esc(text if text is not None else url)
     if is_web_url(url):
-        return (f'<a class="{cls}" href="{esc(url)}" rel="noopener noreferrer nofollow">'
+        return (f'<a class="url" href="{esc(url)}" rel="noopener noreferrer nofollow">'
                 f"{label}</a>")
-    return f'<span class="{cls}">{label}</span>'
+    return f'<span class="url">{label}</span>'
 
 
-def fmt_number(value: float | int | None, digits: int = 4) -> str:
+def fmt_number(value: float | int | None) -> str:
     if value is None:
         return "–"
     if isinstance(value, int) or float(value).is_integer():
         return f"{int(value):,}"
-    return f"{value:.{digits}g}"
+    return f"{value:.4g}"
 
 
 def _cell(content: str) -> str:

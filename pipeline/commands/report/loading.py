@@ -19,18 +19,22 @@ def build_path(root: str, rel: str) -> str:
     return FileSystems.join(root, rel)
 
 
+_MISSING = object()
+
+
 def read_json(root: str, rel: str, required: bool = True) -> Any:
     path = build_path(root, rel)
-    if not FileSystems.exists(path):
-        if required:
-            raise ReportError(f"{path}: missing (is {root} a finished m3w build?)")
-        return None
     try:
-        return read_build_json(root, rel)
+        data = read_build_json(root, rel, missing=_MISSING)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ReportError(f"{path}: not valid JSON ({exc})") from None
     except OSError as exc:
         raise ReportError(f"{path}: cannot be read ({exc})") from None
+    if data is _MISSING:
+        if required:
+            raise ReportError(f"{path}: missing (is {root} a finished m3w build?)")
+        return None
+    return data
 
 
 @dataclass

@@ -48,27 +48,17 @@ class MediaDir:
         return self._thumbs[record]
 
     def _record_thumbnail(self, record: str) -> tuple[str | None, str]:
+        from pipeline.stages.images import stored_bytes
+
         path, _, offset = record.rpartition("@")
         if not path or not offset.isdigit():
             return None, f"unreadable record location {record!r}"
         try:
-            data = _read_record(path, int(offset))
+            data = stored_bytes((path, int(offset)), MAX_RECORD_BYTES)
         except Exception as exc:
             return None, f"the input record {record} cannot be read ({type(exc).__name__})"
-        if not data:
-            return None, f"the input record {record} holds no bytes"
         thumb, why = thumbnail(data)
         return (self._write(thumb, "jpg"), "") if thumb else (None, why)
-
-
-def _read_record(path: str, offset: int) -> bytes | None:
-    from apache_beam.io.filesystem import CompressionTypes
-    from apache_beam.io.filesystems import FileSystems
-
-    from scrapers.warc_read import read_record_at
-
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
-        return read_record_at(fh, offset, path, MAX_RECORD_BYTES).payload
 
 
 def thumbnail(data: bytes) -> tuple[bytes | None, str]:

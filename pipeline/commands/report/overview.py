@@ -9,6 +9,8 @@ from typing import Any
 from pipeline.commands.report.charts import funnel_svg
 from pipeline.commands.report.html import esc, fmt_number, reason_id, table
 from pipeline.commands.report.loading import Build
+from pipeline.commands.stats import failed_checks
+from pipeline.funnel import funnel_checks
 
 UNITS = {"read": "records", "extract": "pages", "node": "paragraphs", "image": "images",
          "alt_text": "pairs", "image_text": "pairs", "video_text": "clips"}
@@ -109,15 +111,11 @@ def overview_body(build: Build, sampled: str) -> str:
     """The overview page's body. ``sampled`` says what the report read."""
     funnel = build.funnel
     totals = funnel["totals"]
-    checks = funnel.get("checks")
-    if checks is None:
-        from pipeline.funnel import identity_checks
-
-        checks = identity_checks(totals)
+    checks = funnel_checks(funnel)
     eqs = "".join(_identity(c, totals) for c in checks)
     eqs += "".join(_source_equation(n, s) for n, s in sorted((funnel.get("sources") or {}).items()))
     totals_rows = [(esc(k), fmt_number(v)) for k, v in totals.items()]
-    failed = any(c.get("checked") and not c.get("ok") for c in checks)
+    failed = failed_checks({"checks": checks})
     status = ('<p class="bad">An identity does not hold: records were lost or counted twice.'
               "</p>" if failed else '<p class="good">Every measured identity holds: each input '
               "ended in a shard or in the rejects.</p>")

@@ -9,7 +9,6 @@ what is read is a fair sample of the stage, and time and memory stop growing bey
 from __future__ import annotations
 
 import math
-import re
 from array import array
 from collections import defaultdict
 from collections.abc import Iterator
@@ -22,12 +21,14 @@ from apache_beam.io.filesystems import FileSystems
 from pipeline.commands.report.loading import Build, ReportError, build_path
 from pipeline.commands.report.sampling import BottomK, in_seeded_order
 from pipeline.commands.report.thresholds import Threshold, closeness, thresholds_for
+from pipeline.outputs.reject_files import reject_file_token
+from pipeline.sources.files import expand_patterns
+from schemas.arrow import REJECT_SCHEMA
 
 MAX_ROWS_PER_STAGE = 500_000
 BATCH_ROWS = 8192
-COLUMNS = ("source", "stage", "filter", "reason", "value", "url", "detail", "record", "excerpt")
+COLUMNS = tuple(REJECT_SCHEMA.names)
 DROPPED_FROM_DOCUMENTS = ("image", "node")  # rejects of parts of a kept document
-_FILE = re.compile(r"rejects-(.+)-\d{3}\.parquet$")
 
 
 @dataclass
@@ -51,16 +52,12 @@ class RejectSample:
 
 def reject_files(build: Build) -> dict[str, list[str]]:
     """rejects/*.parquet by the stage their name carries."""
-    pattern = build_path(build.root, "rejects/*.parquet")
-    try:
-        found = FileSystems.match([pattern])[0].metadata_list
-    except Exception:  # Beam raises when nothing matches on some file systems
-        found = []
+    found, _ = expand_patterns([build_path(build.root, "rejects/*.parquet")])
     out: dict[str, list[str]] = defaultdict(list)
-    for meta in found:
-        m = _FILE.search(meta.path)
-        if m:
-            out[m.group(1)].append(meta.path)
+    for path in found:
+        token = reject_file_token(path)
+        if token is not None:
+            out[token].append(path)
     return dict(out)
 
 
@@ -92,13 +89,12 @@ def sample_rejects(build: Build, n: int, seed: int, doc_keys: set[str] | frozens
     cfg = build.config
     keys = _key_set(doc_keys)
     for token, paths in sorted(reject_files(build).items()):
+        # a file holds the rejects of one stage: only image and node rejects are parts
+        part_keys = keys if token in DROPPED_FROM_DOCUMENTS else None
         for path in in_seeded_order(seed, paths):
-            if out.rows_read[token] >= max_rows:
-                out.cut.add(token)
-                break
             with closing(_batches(path)) as batches:
                 for batch in batches:
-                    _add_batch(out, batch, out.rows_read[token], cfg, n, keys)
+                    _add_batch(out, batch, out.rows_read[token], cfg, n, part_keys)
                     out.rows_read[token] += batch.num_rows
                     if out.rows_read[token] >= max_rows:
                         out.cut.add(token)  # the rest of this file, at least, is unread
@@ -117,9 +113,10 @@ def _key_set(doc_keys: Any) -> Any:
 def _add_batch(out: RejectSample, batch: Any, seq: int, cfg: dict[str, Any], n: int,
                doc_keys: Any) -> None:
     """One record batch, vectorized per (stage, filter, reason): values go to the histogram,
-    and only the rows that would enter a reason's examples become Python objects."""
+    and only the rows that would enter a reason's examples become Python objects. Rows whose
+    source is among ``doc_keys`` (given for image and node rejects only) are kept whole as
+    what was dropped from those documents."""
     import numpy as np
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     # _batches refuses a file without these three columns
@@ -143,7 +140,8 @@ def _add_batch(out: RejectSample, batch: Any, seq: int, cfg: dict[str, Any], n: 
         near = closeness(v, entry.thresholds)
         worst = entry.examples.worst()
         if worst is not None:  # full: only rows strictly nearer can enter
-            idx, near = idx[near < worst[0]], near[near < worst[0]]
+            nearer = near < worst[0]
+            idx, near = idx[nearer], near[nearer]
         order = np.argsort(near, kind="stable")[:n]
         if not len(order):
             continue
@@ -153,9 +151,7 @@ def _add_batch(out: RejectSample, batch: Any, seq: int, cfg: dict[str, Any], n: 
             row["closeness"] = None if math.isinf(d) else float(d)
             entry.examples.add((float(d), seq + int(i)), row)
     if doc_keys is not None and "source" in batch.schema.names:
-        parts = pa.array(DROPPED_FROM_DOCUMENTS, type=pa.string())
-        mine = pc.and_(pc.is_in(batch.column("source"), value_set=doc_keys),
-                       pc.is_in(stage, value_set=parts))
+        mine = pc.is_in(batch.column("source"), value_set=doc_keys)
         for row in batch.filter(mine).to_pylist():
             row["value"] = _finite(row.get("value"))
             out.dropped[row["source"]].append(row)

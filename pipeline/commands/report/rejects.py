@@ -95,15 +95,15 @@ def _reason(stage: dict[str, Any], name: str, count: int, sample: RejectSample,
     entry = sample.reasons.get((st, name))
     filt, _, reason = name.partition(":")
     thresholds = entry.thresholds if entry else thresholds_for(build.config, st, filt, reason)
-    share = f"{count / stage['in']:.2%} of the stage's {stage['in']:,} in" if stage["in"] else ""
     limit = "; ".join(esc(t.describe()) for t in thresholds) or "no threshold in the config"
-    head = (f'<h3><span class="filter">{esc(filt)}</span> {esc(reason)} '
-            f'<span class="count">{fmt_number(count)}</span></h3>'
-            f'<p class="meta">{esc(share)} · threshold: {limit}</p>')
     if not count:
         return (f'<section class="reason zero" id="{reason_id(st, name)}">'
                 f'<span class="filter">{esc(filt)}</span> <b>{esc(reason)}</b> '
                 f'<span class="meta">threshold: {limit}</span></section>')
+    share = f"{count / stage['in']:.2%} of the stage's {stage['in']:,} in" if stage["in"] else ""
+    head = (f'<h3><span class="filter">{esc(filt)}</span> {esc(reason)} '
+            f'<span class="count">{fmt_number(count)}</span></h3>'
+            f'<p class="meta">{esc(share)} · threshold: {limit}</p>')
     examples = entry.examples.items() if entry else []
     if not examples:
         body = ('<p class="muted">No example among the rejects read for this report (the '

@@ -103,17 +103,15 @@ def _filter_thresholds(cfg: dict[str, Any], filt: str, reason: str) -> list[Thre
 
 def _pair_thresholds(cfg: dict[str, Any], stage: str, filt: str, reason: str
                      ) -> list[Threshold]:
-    from pipeline.sources.common import source_config
+    from pipeline.sources.common import caption_rules, source_config
 
     try:
         scfg = source_config(cfg, stage)
     except (ValueError, KeyError, TypeError):
         return []
     if filt in _CAPTION_FILTERS and reason in _CAPTION_RULES:
-        from scrapers.captions import rules_from
-
         param, kind = _CAPTION_RULES[reason]
-        value = getattr(rules_from(scfg.get("caption") or {}), param, None)
+        value = getattr(caption_rules(scfg), param, None)
         section = f"sources.{stage}.caption.{param}"
     elif filt == "image_check/v1" and reason in _PAIR_IMAGE_RULES:
         param, kind = _PAIR_IMAGE_RULES[reason]
