@@ -33,6 +33,7 @@ from scrapers.trafilatura_backend import extract_trafilatura  # noqa: E402
 TOKEN = re.compile(r"\w+", re.UNICODE)
 IMG = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"']([^\"']+)[\"']", re.I)
 BASE = "http://fakehost/test/page.html"
+DEV_DATA = Path(__file__).resolve().parents[2] / "shared/data/dev"  # beside the checkout
 BACKENDS: dict[str, Callable] = {"m3w": extract, "trafilatura": extract_trafilatura}
 
 
@@ -128,8 +129,7 @@ def run_images(fn: Callable, rows: list) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("data", nargs="?", default=str(Path(__file__).resolve().parents[2]
-                                                   / "shared/data/dev"))
+    ap.add_argument("data", nargs="?", default=str(DEV_DATA))
     ap.add_argument("--limit", type=int, default=0, help="pages per gold set (0: all)")
     ap.add_argument("--backends", default="m3w,trafilatura")
     a = ap.parse_args(argv)

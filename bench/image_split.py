@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from extract_bench import BACKENDS, image_pages, run_images  # noqa: E402
+from extract_bench import BACKENDS, DEV_DATA, image_pages, run_images  # noqa: E402
 
 
 def half(page_id: str) -> str:
@@ -29,8 +29,7 @@ def half(page_id: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("data", nargs="?", default=str(Path(__file__).resolve().parents[2]
-                                                   / "shared/data/dev"))
+    ap.add_argument("data", nargs="?", default=str(DEV_DATA))
     ap.add_argument("--backends", default="m3w")
     a = ap.parse_args(argv)
     data = Path(a.data)
