@@ -36,7 +36,11 @@ def _weights(text: str) -> dict[str, float]:
 
 
 def _json_arg(text: str) -> dict:
-    return json.loads(Path(text).read_text() if Path(text).is_file() else text)
+    """Inline JSON, or the path of a JSON file. Inline text is never stat()-ed: a long JSON
+    string is not a valid file name on every Python (ENAMETOOLONG)."""
+    if text.lstrip().startswith("{"):
+        return json.loads(text)
+    return json.loads(Path(text).read_text())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
