@@ -186,15 +186,17 @@ def run_stage(n: int, stage: str, q, dedup_from: str | None = None,
     if dedup_from:  # this child process builds with the other Deduplicate
         import pipeline.build
 
-        pipeline.build.Deduplicate = _load_dedup(dedup_from).Deduplicate
+        other = _load_dedup(dedup_from).Deduplicate
+        # an older Deduplicate takes no work folder
+        pipeline.build.Deduplicate = lambda c, *_: other(c)
     opts = ["--direct_num_workers", "1"]  # one core: figures are per core
-    parts: dict[str, list] = {"rejects": [], "labels": [], "weighted_labels": [], "shards": []}
+    parts: dict[str, list] = {"rejects": [], "counts": [], "shards": []}
     t0, c0 = time.time(), time.process_time()
     tmp = tempfile.mkdtemp(prefix="m3w-curation-")
     with beam.Pipeline(options=pipeline_options(opts)) as p:
         docs = (p | beam.Create(list(range((n + CHUNK - 1) // CHUNK)))
                 | beam.Reshuffle() | beam.FlatMap(_chunk, n))
-        kept = curate_documents(docs, cfg, parts)
+        kept = curate_documents(docs, cfg, parts, tmp)
         _ = (kept | "CountKept" >> beam.combiners.Count.Globally()
              | beam.Map(_save, os.path.join(tmp, "kept.json")))
         if parts["rejects"]:

@@ -1,9 +1,10 @@
 """The corpus-building DAG: inputs -> records -> documents -> images -> shards, plus the
 rejects, the funnel, the summary and the manifest. The same graph runs on any Beam runner.
 
-A document's bytes cross three shuffles: the dedup verdict join, the image assembly join and
-the shard group on (input file, bucket); image bytes cross none (README, "How a billion pages
-move through the DAG"). The summary and funnel branches shuffle small tuples and counts only.
+A document's bytes cross no shuffle: documents, shard JSON and reject rows are parked in spool
+files where they are made and only references go through the joins; image bytes are parked
+too (README, "How a billion pages move through the DAG"). The summary and funnel branches
+shuffle small tuples and per-bundle counts only.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from pipeline.catalog import declared_reasons
 from pipeline.config import config_hash
 from pipeline.imports.embedded import EMBEDDED_DIR
 from pipeline.imports.read import EMBEDDED, ImportCorpus
+from pipeline.label_counts import count_each, count_labels
 from pipeline.outputs import faults
 from pipeline.outputs.image_store import IMAGES_DIR
 from pipeline.outputs.manifest import manifest, write_funnel, write_inputs, write_json
 from pipeline.outputs.reject_files import REJECT_BUCKETS, WriteRejects
 from pipeline.outputs.shards import DEFAULT_BUCKETS_PER_INPUT, WriteShards, document_group
+from pipeline.outputs.spool import park, unpark
 from pipeline.outputs.summary import SummaryFn, TopDomains, doc_summary, with_top_domains
 from pipeline.rejects import REJECTS
 from pipeline.stages.decontam import DecontaminateText
@@ -57,8 +60,19 @@ def skipped_reject(rec: WebRecord) -> Reject:
 
 
 def count_out(pcoll: beam.PCollection, stage: str, name: str) -> beam.PCollection:
-    """One funnel label per element of a stage's kept output."""
-    return pcoll | f"Out_{name}" >> beam.Map(lambda _: fn.out_label(stage))
+    """The funnel count of a stage's kept output: one per element."""
+    return count_each(pcoll, f"Out_{name}", lambda _: fn.out_label(stage))
+
+
+def _read_counts(rec: WebRecord) -> tuple:
+    return () if rec.kind == "skipped" else ((fn.record_label(rec.kind), 1),)
+
+
+def _reject_counts(r: Reject) -> tuple:
+    """A reject's reason; a node reject also takes its paragraph back out of the nodes."""
+    if r.stage == "node":
+        return (fn.reject_label(r), 1), (fn.out_label("node"), -1)
+    return ((fn.reject_label(r), 1),)
 
 
 def _extract_branch(records: beam.PCollection, i: int, cfg: dict[str, Any],
@@ -70,17 +84,16 @@ def _extract_branch(records: beam.PCollection, i: int, cfg: dict[str, Any],
         lambda r, _: {"html": 0, "image": 1}.get(r.kind, 2), 3)
     html, images, skipped = by_kind[0], by_kind[1], by_kind[2]
     parts["rejects"].append(skipped | f"SkippedToRejects{i}" >> beam.Map(skipped_reject))
-    parts["labels"].append(
-        records | f"L_read{i}" >> beam.Map(lambda r: fn.record_label(r.kind))
-        | f"L_read_kept{i}" >> beam.Filter(lambda lab: lab[2] != "skipped"))
+    parts["counts"].append(count_labels(records, f"L_read{i}", _read_counts))
     extracted = html | f"Extract{i}" >> beam.ParDo(ExtractFn(cfg)).with_outputs(
         REJECTS, main="docs")
     parts["rejects"].append(extracted[REJECTS])
     # Images the extractor found and dropped by its rules (stage "image") count as image
     # requests too: they are image rejects that never enter the image stage.
-    parts["weighted_labels"].append(extracted[REJECTS] | f"L_image_in_extract{i}" >> (
-        beam.FlatMap(lambda r: [(fn.in_label("image"), 1)] if r.stage == "image" else [])))
-    parts["labels"].append(count_out(extracted.docs, "extract", f"extract{i}"))
+    parts["counts"].append(count_labels(
+        extracted[REJECTS], f"L_image_in_extract{i}",
+        lambda r: ((fn.in_label("image"), 1),) if r.stage == "image" else ()))
+    parts["counts"].append(count_out(extracted.docs, "extract", f"extract{i}"))
     return extracted.docs, images
 
 
@@ -92,46 +105,51 @@ def _import_branch(corpus: beam.PCollection, cfg: dict[str, Any], out_dir: str,
     imported = corpus | "Import" >> ImportCorpus(cfg, FileSystems.join(out_dir, EMBEDDED_DIR))
     rejects = imported[REJECTS]
     parts["rejects"].append(rejects)
-    parts["labels"].append(imported["docs"] | "L_import_read" >> beam.Map(
-        lambda _: fn.record_label("html")))
-    parts["labels"].append(rejects | "L_import_read_rejected" >> beam.FlatMap(
-        lambda r: [fn.record_label("html")] if r.stage == "extract" else []))
-    parts["labels"].append(count_out(imported["docs"], "extract", "import"))
+    parts["counts"].append(count_each(imported["docs"], "L_import_read",
+                                      lambda _: fn.record_label("html")))
+    parts["counts"].append(count_labels(
+        rejects, "L_import_read_rejected",
+        lambda r: ((fn.record_label("html"), 1),) if r.stage == "extract" else ()))
+    parts["counts"].append(count_out(imported["docs"], "extract", "import"))
     return imported["docs"], imported[EMBEDDED], imported["files"]
 
 
 def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
                       parts: dict[str, list]) -> beam.PCollection:
-    """Inputs -> kept (Document, {member: jpeg}) items; adds to parts' rejects and labels."""
+    """Inputs -> kept (Document, {member: jpeg}) items; adds to parts' rejects and counts."""
     src = cfg["sources"]["interleaved"]
     read = p | "Read" >> ReadInputs(list(src["input"]), cfg, out_dir, flatten=False)
     imported, embedded, imported_files = _import_branch(read[CORPUS], cfg, out_dir, parts)
     # Records read, counted by the reader per input file: one side of the records identity.
     files = (read[FILES], imported_files) | "InputFiles" >> beam.Flatten()
-    parts["weighted_labels"].append(
-        files | "L_read_in" >> beam.Map(lambda f: (fn.in_label("read"), int(f[1]))))
+    parts["counts"].append(count_labels(files, "L_read_in",
+                                        lambda f: ((fn.in_label("read"), int(f[1])),)))
     _ = (files | "InputList" >> beam.combiners.ToList()
          | "WriteInputs" >> beam.Map(write_inputs, out_dir))
     outs = [_extract_branch(b, i, cfg, parts) for i, b in enumerate(read[BRANCHES])]
-    docs = [o[0] for o in outs] + [imported] | "Documents" >> beam.Flatten(pipeline=p)
+    # Documents from different stages meet at a Flatten, which a runner may buffer whole:
+    # each branch parks its documents, and the Flatten carries references only.
+    parked = [park(d, f"Park{i}", out_dir) for i, d in enumerate([o[0] for o in outs]
+                                                                  + [imported])]
+    docs = unpark(parked | "Documents" >> beam.Flatten(pipeline=p), "Unpark")
     images = [o[1] for o in outs] + [embedded]
-    docs = curate_documents(docs, cfg, parts)
+    docs = curate_documents(docs, cfg, parts, out_dir)
 
     # Image requests, counted where documents enter the image stage (plus the extractor's
     # image drops, above): the identity requests == stored + rejected compares this with
     # counts taken after the stage, on the kept documents and on the written rejects.
-    parts["weighted_labels"].append(docs | "L_image_in" >> beam.Map(
-        lambda d: (fn.in_label("image"), len(d.images))))
+    parts["counts"].append(count_labels(docs, "L_image_in",
+                                        lambda d: ((fn.in_label("image"), len(d.images)),)))
     # Checked images are parked in the build's work folder: only their paths cross the joins.
     resolved = (docs, *images) | "Images" >> ResolveImages(
-        cfg, FileSystems.join(out_dir, IMAGES_DIR))
+        cfg, FileSystems.join(out_dir, IMAGES_DIR), out_dir)
     kept = resolved.kept
     if os.environ.get(faults.ENV, "").startswith("mid_images"):
         kept = kept | "FaultPoint" >> beam.Map(faults.passthrough, "mid_images")
     parts["rejects"].append(resolved[REJECTS])
-    parts["labels"].append(kept | "L_images" >> beam.FlatMap(
-        lambda item: [fn.out_label("image")] * len(item[1])))
-    parts["labels"].append(count_out(kept, "document", "document"))
+    parts["counts"].append(count_labels(kept, "L_images",
+                                        lambda item: ((fn.out_label("image"), len(item[1])),)))
+    parts["counts"].append(count_out(kept, "document", "document"))
 
     samples = kept | "ToSamples" >> beam.Map(document_group)
     shard_cfg = cfg["shards"]
@@ -139,8 +157,8 @@ def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
         out_dir, "interleaved", shard_cfg["max_samples"], shard_cfg["max_bytes"],
         shard_cfg.get("buckets_per_input", DEFAULT_BUCKETS_PER_INPUT), keyed=True)
     parts["shards"].append(shards)
-    parts["weighted_labels"].append(
-        shards | "L_shard" >> beam.Map(lambda s: (("shard", "out", ""), s[1].samples)))
+    parts["counts"].append(count_labels(shards, "L_shard",
+                                        lambda s: ((fn.out_label("shard"), s[1].samples),)))
     per_doc = kept | "Summarize" >> beam.Map(doc_summary)
     summary = per_doc | "SummaryCombine" >> beam.CombineGlobally(SummaryFn())
     top = per_doc | "TopDomains" >> TopDomains()
@@ -151,27 +169,28 @@ def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
     return kept
 
 
-def curate_documents(docs: beam.PCollection, cfg: dict[str, Any], parts: dict[str, list]
-                     ) -> beam.PCollection:
+def curate_documents(docs: beam.PCollection, cfg: dict[str, Any], parts: dict[str, list],
+                     out_dir: str) -> beam.PCollection:
     """Quality filters, deduplication and text decontamination, all before any image is
     fetched, each stage counted in the funnel when it runs."""
     # Text nodes entering curation; each node reject takes one back out (see build_graph).
-    parts["weighted_labels"].append(docs | "L_nodes" >> beam.Map(
-        lambda d: (fn.out_label("node"), sum(isinstance(n, TextNode) for n in d.nodes))))
+    parts["counts"].append(count_labels(
+        docs, "L_nodes",
+        lambda d: ((fn.out_label("node"), sum(isinstance(n, TextNode) for n in d.nodes)),)))
     if any_enabled(cfg["filters"]["node"]) or any_enabled(cfg["filters"]["document"]):
         filtered = docs | "Filter" >> FilterDocuments(cfg)
         docs = filtered.docs
         parts["rejects"].append(filtered[REJECTS])
-        parts["labels"].append(count_out(docs, "filter", "filter"))
+        parts["counts"].append(count_out(docs, "filter", "filter"))
     if any_enabled(cfg["dedup"], ("url", "text", "near", "domain_paragraphs")):
-        docs, dedup_rejects = docs | "Dedup" >> Deduplicate(cfg)
+        docs, dedup_rejects = docs | "Dedup" >> Deduplicate(cfg, out_dir)
         parts["rejects"].append(dedup_rejects)
-        parts["labels"].append(count_out(docs, "dedup", "dedup"))
+        parts["counts"].append(count_out(docs, "dedup", "dedup"))
     if cfg["decontam"]["eval_texts"]:
         clean = docs | "Decontam" >> DecontaminateText(cfg)
         docs = clean.docs
         parts["rejects"].append(clean[REJECTS])
-        parts["labels"].append(count_out(docs, "decontam", "decontam"))
+        parts["counts"].append(count_out(docs, "decontam", "decontam"))
     return docs
 
 
@@ -182,30 +201,27 @@ def any_enabled(section: dict[str, Any], keys: tuple[str, ...] | None = None) ->
 
 def build_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str) -> None:
     """Add the whole build to pipeline ``p``. Writes everything under ``out_dir``."""
-    parts: dict[str, list] = {"rejects": [], "labels": [], "weighted_labels": [], "shards": []}
+    parts: dict[str, list] = {"rejects": [], "counts": [], "shards": []}
     kept = None
     if "interleaved" in built_sources(cfg):
         kept = interleaved_graph(p, cfg, out_dir, parts)
     if set(built_sources(cfg)) - {"interleaved"}:
         from pipeline.sources.pairs import add_pair_sources
 
-        shards, rejects, labels = add_pair_sources(p, cfg, out_dir, kept)
+        shards, rejects, counts = add_pair_sources(p, cfg, out_dir, kept)
         parts["shards"] += shards
         parts["rejects"] += rejects
-        parts["labels"] += labels
+        parts["counts"] += counts
 
-    rejects = tuple(parts["rejects"]) | "AllRejects" >> beam.Flatten(pipeline=p)
+    # Each stage's rejects are counted and parked where they are made: no Flatten of rows.
+    rejects = tuple(parts["rejects"])
     reject_files = rejects | "WriteRejects" >> WriteRejects(
         out_dir, cfg["shards"].get("reject_buckets", REJECT_BUCKETS))
-    parts["labels"].append(rejects | "L_rejects" >> beam.Map(fn.reject_label))
-    parts["weighted_labels"].append(
-        rejects | "NodeRejects" >> beam.Filter(lambda r: r.stage == "node")
-        | "L_nodes_rejected" >> beam.Map(lambda _: (fn.out_label("node"), -1)))
+    parts["counts"] += [count_labels(r, f"L_rejects{i}", _reject_counts)
+                        for i, r in enumerate(rejects)]
 
-    unit = tuple(parts["labels"]) | "UnitLabels" >> beam.Flatten(pipeline=p)
-    counted = unit | "CountLabels" >> beam.combiners.Count.PerElement()
     counts = (
-        (counted, *parts["weighted_labels"])
+        tuple(parts["counts"])
         | "AllCounts" >> beam.Flatten(pipeline=p)
         | "SumCounts" >> beam.CombinePerKey(sum)
         | "CountList" >> beam.combiners.ToList()

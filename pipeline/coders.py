@@ -21,11 +21,12 @@ from typing import Any
 from apache_beam.coders import coder_impl, coders, typecoders
 
 from pipeline.imports.embedded import EmbeddedImage
+from pipeline.outputs.spool import SpoolRef
 from schemas import Document, ImageNode, ImageTextPair, Reject, TextNode, VideoTextPair, codec
 from scrapers.warc_read import WebRecord
 
 RECORD_TYPES = (Document, TextNode, ImageNode, Reject, WebRecord, ImageTextPair, VideoTextPair,
-                EmbeddedImage)
+                EmbeddedImage, SpoolRef)
 for _cls in RECORD_TYPES:  # this order fixes the class numbers
     codec.register_record(_cls)
 

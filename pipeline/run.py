@@ -37,6 +37,7 @@ def prepare_output(out_dir: str, chash: str, overwrite: bool) -> None:
     from apache_beam.io.filesystems import FileSystems
 
     from pipeline.outputs.atomic import TMP_MARK
+    from pipeline.outputs.spool import SPOOL_DIR
 
     mpath = FileSystems.join(out_dir, "manifest.json")
     if FileSystems.exists(mpath) and not overwrite:
@@ -45,7 +46,9 @@ def prepare_output(out_dir: str, chash: str, overwrite: bool) -> None:
         if old.get("config_hash") != chash:
             raise ConfigError(f"{out_dir} holds a build with another config; "
                               "use --overwrite or another --output")
-    stale = [m.path for m in _list(out_dir) if TMP_MARK in m.path]
+    # A killed run's spool files are never referenced again (pipeline.outputs.spool).
+    stale = [m.path for m in _list(out_dir)
+             if TMP_MARK in m.path or f"/{SPOOL_DIR}/" in m.path]
     if overwrite:
         stale = [m.path for m in _list(out_dir)]
     if stale:

@@ -8,8 +8,9 @@ and the pixel count is checked against our own limit before any pixel is decoded
 The pixels go through once: a JPEG is decoded by OpenCV (libjpeg-turbo) at the largest DCT
 reduction (1/2, 1/4, 1/8) that still covers the stored size; other formats, and JPEGs
 OpenCV refuses, by Pillow (first frame, any mode, transparency over white). Then one resize
-with box averaging, the EXIF orientation (only when the tag asks for one), one 64 x 64
-thumbnail for the pHash and the pixel statistics, one JPEG encode. OpenCV is optional:
+(``RESIZE``: a Lanczos-3 low-pass and cubic sampling by default), the EXIF orientation
+(only when the tag asks for one), one 64 x 64 thumbnail for the pHash and the pixel
+statistics, one JPEG encode. OpenCV is optional:
 without it Pillow does every step.
 `process_image` never raises.
 """

@@ -95,5 +95,6 @@ def test_killed_midway_through_the_image_stage(corpus, clean, tmp_path):
     _killed_build(corpus, out, "mid_images:3")
     _assert_final_shards_whole(out, clean)
     assert not (out / "manifest.json").exists()
+    assert list(out.glob("_work/spool/*.spool"))  # documents parked by the killed run
     assert main(_args(corpus, out)) == 0
-    assert _files(out) == _files(clean)
+    assert _files(out) == _files(clean)  # its spool files are gone with the rest of _work

@@ -191,12 +191,12 @@ def test_pair_sources_and_clips_on_a_non_local_store(mem, tmp_path):
            "shards": {"max_samples": 100, "max_bytes": 10**9}}
     out = str(tmp_path / "out")
     with TestPipeline(options=OPTIONS) as p:
-        shards, rejects, labels = add_pair_sources(p, cfg, out, None)
+        shards, rejects, counts = add_pair_sources(p, cfg, out, None)
         assert_that(rejects | "R" >> beam.Flatten() | beam.Map(lambda r: (r.source, r.reason)),
                     equal_to([("mem://d/clips.jsonl#1", "missing")]), label="rejects")
-        assert_that(labels | "L" >> beam.Flatten(), equal_to([("image_text", "out", ""),
-                                                       ("video_text", "out", "")]),
-                    label="labels")
+        assert_that(counts | "L" >> beam.Flatten() | "Sum" >> beam.CombinePerKey(sum),
+                    equal_to([(("image_text", "out", ""), 1), (("video_text", "out", ""), 1)]),
+                    label="counts")
     from tests.test_video import read_shards
 
     video = next(iter(read_shards(os.path.join(out, "shards", "video_text")).values()))

@@ -26,6 +26,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline.outputs.atomic import atomic_output
 from pipeline.outputs.shards import stable_bucket
+from pipeline.outputs.spool import SpoolReader, SpoolRef, park_batches, unbatched
 from schemas import Reject
 from schemas.arrow import REJECT_SCHEMA
 
@@ -106,7 +107,12 @@ def write_reject_file(path: str, rows: Iterable[Reject]) -> int:
 
 
 class WriteRejects(beam.PTransform):
-    """Rejects -> rejects/rejects-<stage>-BBB.parquet; emits the relative paths written."""
+    """Rejects -> rejects/rejects-<stage>-BBB.parquet; emits the relative paths written.
+
+    Takes one PCollection of rejects or a tuple of them. Each is parked where it is made, in
+    batches per file (``pipeline.outputs.spool``), so neither the Flatten of the stages'
+    rejects nor the group per file carries the rows: a runner that buffers them holds one
+    reference per batch."""
 
     def __init__(self, out_dir: str, buckets: int = REJECT_BUCKETS) -> None:
         super().__init__()
@@ -116,19 +122,25 @@ class WriteRejects(beam.PTransform):
 
     def expand(self, rejects):
         out_dir, n = self.out_dir, self.buckets
+        streams = rejects if isinstance(rejects, tuple) else (rejects,)
 
-        def keyed(r: Reject) -> tuple[tuple[str, int], Reject]:
-            return (r.stage, stable_bucket(r.source, n)), r
+        def file_of(r: Reject) -> tuple[str, int]:
+            return r.stage, stable_bucket(r.source, n)
 
-        def write(group: tuple[tuple[str, int], Iterable[Reject]]) -> str:
-            (stage, bucket), rows = group
+        def write(group: tuple[tuple[str, int], Iterable[SpoolRef]]) -> str:
+            (stage, bucket), refs = group
             rel = reject_file(stage, bucket)
-            write_reject_file(FileSystems.join(out_dir, rel), rows)
+            reader = SpoolReader()
+            try:
+                write_reject_file(FileSystems.join(out_dir, rel), unbatched(refs, reader))
+            finally:
+                reader.close()
             return rel
 
+        parked = [park_batches(s, f"Park{i}", out_dir, file_of) for i, s in enumerate(streams)]
         return (
-            rejects
-            | "Bucket" >> beam.Map(keyed)
+            tuple(parked)
+            | "Batches" >> beam.Flatten(pipeline=streams[0].pipeline)
             | "Group" >> beam.GroupByKey()
             | "Write" >> beam.Map(write)
         )

@@ -14,7 +14,7 @@ import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from apache_beam.io.filesystems import FileSystems
 
@@ -62,8 +62,11 @@ def _check_key(key: str) -> None:
         raise ValueError(f"sample key {key!r} contains a dot")
 
 
-def spool_samples(samples: Iterable[Sample], spool: IO[bytes]) -> list[_Entry]:
-    """Append every sample's members to ``spool``; return the index sorted by key."""
+def spool_samples(samples: Iterable[Sample], spool: IO[bytes],
+                  resolve: Callable[[Any], Any] | None = None) -> list[_Entry]:
+    """Append every sample's members to ``spool``; return the index sorted by key.
+    ``resolve`` first turns a member's value into bytes or an image path (a parked member's
+    reference into its bytes)."""
     index = []
     for key, members in samples:
         _check_key(key)
@@ -71,7 +74,8 @@ def spool_samples(samples: Iterable[Sample], spool: IO[bytes]) -> list[_Entry]:
         sizes = []
         crc = 0
         for ext in sorted(members, key=_member_order):
-            data = member_bytes(members[ext])  # a stored image's path is read here
+            value = members[ext] if resolve is None else resolve(members[ext])
+            data = member_bytes(value)  # a stored image's path is read here
             spool.write(data)
             crc = zlib.crc32(ext.encode(), zlib.crc32(data, crc))
             sizes.append((ext, len(data)))
@@ -112,13 +116,14 @@ def write_group(
     name: Callable[[int], str],
     max_samples: int,
     max_bytes: int,
+    resolve: Callable[[Any], Any] | None = None,
 ) -> list[ShardInfo]:
     """Write one group's samples, sorted by key, as parts ``name(part_no)`` (relative paths).
 
     The group is iterated once, lazily; memory holds the index, never the payload."""
     infos = []
     with tempfile.TemporaryFile(prefix="m3w-spool-") as spool:
-        index = spool_samples(samples, spool)
+        index = spool_samples(samples, spool, resolve)
         for part_no, part in enumerate(split_parts(index, max_samples, max_bytes)):
             rel = name(part_no)
             with atomic_output(FileSystems.join(out_dir, rel),

@@ -15,6 +15,8 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
+from pipeline.funnel import out_label
+from pipeline.label_counts import count_each
 from pipeline.outputs.shards import DEFAULT_BUCKETS_PER_INPUT, WriteShards
 from pipeline.rejects import REJECTS, make_reject
 from pipeline.sources.files import BEAM, expand_patterns
@@ -159,13 +161,13 @@ def read_pairs(p: beam.Pipeline, stage: str, scfg: dict[str, Any], media: str,
 
 
 def write_source(stage: str, samples: beam.PCollection, cfg: dict[str, Any], out_dir: str,
-                 labels: list[beam.PCollection]) -> beam.PCollection:
-    """Samples -> shards/<stage>/*.tar; one funnel label per kept sample."""
+                 counts: list[beam.PCollection]) -> beam.PCollection:
+    """Samples -> shards/<stage>/*.tar; the funnel counts one per kept sample."""
     from pipeline.outputs.manifest import write_json
     from pipeline.outputs.summary import PairSummaryFn, pair_summary
 
     shard_cfg = cfg["shards"]
-    labels.append(samples | f"{stage}_Labels" >> beam.Map(lambda _s, st=stage: (st, "out", "")))
+    counts.append(count_each(samples, f"{stage}_Labels", lambda _s, st=stage: out_label(st)))
     _ = (samples | f"{stage}_Summary" >> beam.Map(pair_summary)
          | f"{stage}_SummaryCombine" >> beam.CombineGlobally(PairSummaryFn())
          | f"{stage}_WriteSummary" >> beam.Map(

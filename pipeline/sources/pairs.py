@@ -22,13 +22,13 @@ def add_pair_sources(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
                      kept_docs: beam.PCollection | None
                      ) -> tuple[list[beam.PCollection], list[beam.PCollection],
                                 list[beam.PCollection]]:
-    """Build every pair source named in `cfg["sources"]`: (shards, rejects, labels) lists.
+    """Build every pair source named in `cfg["sources"]`: (shards, rejects, counts) lists.
 
     `kept_docs` holds the interleaved source's kept (Document, {member: jpeg}) items; when it
     is None (no interleaved input), alt_text is not built."""
     shards: list[beam.PCollection] = []
     rejects: list[beam.PCollection] = []
-    labels: list[beam.PCollection] = []
+    counts: list[beam.PCollection] = []
     sources = cfg["sources"]
     if "alt_text" in sources and kept_docs is None:
         log.warning("sources.alt_text: the interleaved source is not built, so neither is it")
@@ -37,7 +37,7 @@ def add_pair_sources(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
         out = kept_docs | "alt_text" >> AltTextPairs(scfg)
         rejects.append(out[REJECTS])
         samples = decontaminate_pairs("alt_text", out["samples"], cfg, rejects)
-        shards.append(write_source("alt_text", samples, cfg, out_dir, labels))
+        shards.append(write_source("alt_text", samples, cfg, out_dir, counts))
     for name, transform in (("image_text", ImageTextPairs), ("video_text", VideoTextPairs)):
         if name not in sources:
             continue
@@ -46,5 +46,5 @@ def add_pair_sources(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
         out = items | name >> transform(scfg, cfg)
         rejects.append(out[REJECTS])
         samples = decontaminate_pairs(name, out["samples"], cfg, rejects)
-        shards.append(write_source(name, samples, cfg, out_dir, labels))
-    return shards, rejects, labels
+        shards.append(write_source(name, samples, cfg, out_dir, counts))
+    return shards, rejects, counts

@@ -43,6 +43,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
+from pipeline.outputs.spool import ReadingFn, SpoolRef, park
 from pipeline.rejects import REJECTS, excerpt
 from pipeline.stages.images import normalize_url
 from schemas import Document, Reject, TextNode
@@ -497,9 +498,10 @@ def _paragraph_verdicts(para, gate, near_out, pcfg: dict[str, Any]):
 
 # --- applying the verdicts ------------------------------------------------------------------
 
-class _ApplyFn(beam.DoFn):
-    """(doc key, its documents and verdicts) -> the document as the verdicts leave it (copied
-    before any change: Beam inputs are never mutated) and its rejects."""
+class _ApplyFn(ReadingFn):
+    """(doc key, its documents, or their SpoolRefs, and verdicts) -> the document as the
+    verdicts leave it (copied before any change: Beam inputs are never mutated) and its
+    rejects."""
 
     def __init__(self, min_chars: int, tag_only: bool) -> None:
         self.min_chars, self.tag_only = min_chars, tag_only
@@ -511,6 +513,8 @@ class _ApplyFn(beam.DoFn):
         for value in item[1]:
             if isinstance(value, Document):
                 docs.append(value)
+            elif isinstance(value, SpoolRef):
+                docs.append(self.spool.read(value))
             elif value[0] == _PARA:
                 repeated[value[1][0]] = value[1][1]
             else:
@@ -565,11 +569,14 @@ class _ApplyFn(beam.DoFn):
 class Deduplicate(beam.PTransform):
     """Documents -> deduplicated documents (main) and rejects. Each step is switched on by
     its section of the ``dedup`` config; with ``filters.tag_only`` nothing is dropped and
-    every step sees every document, duplicates being marked in ``meta`` instead."""
+    every step sees every document, duplicates being marked in ``meta`` instead.
 
-    def __init__(self, cfg: dict[str, Any]) -> None:
+    With ``work_dir`` (the build's output folder) the documents wait for their verdicts
+    parked there (``pipeline.outputs.spool``), not in the final join."""
+
+    def __init__(self, cfg: dict[str, Any], work_dir: str | None = None) -> None:
         super().__init__()
-        self.cfg = cfg
+        self.cfg, self.work_dir = cfg, work_dir
 
     def expand(self, docs):
         dcfg, tag_only = self.cfg["dedup"], self.cfg["filters"]["tag_only"]
@@ -615,7 +622,10 @@ class Deduplicate(beam.PTransform):
                 near_out = _marker(losers, "NearOut", _OUT)
         if on["domain_paragraphs"]:
             verdicts.append(_paragraph_verdicts(proj.para, gate, near_out, pcfg))
-        keyed = docs | "DedupKeyDocs" >> beam.Map(lambda d: (d.key, d))
+        if self.work_dir is None:
+            keyed = docs | "DedupKeyDocs" >> beam.Map(lambda d: (d.key, d))
+        else:
+            keyed = park(docs, "DedupPark", self.work_dir)
         out = (_group("DedupApply", keyed, *verdicts)
                | "DedupApplied" >> beam.ParDo(_ApplyFn(pcfg["min_chars"], tag_only))
                .with_outputs(REJECTS, main="docs"))

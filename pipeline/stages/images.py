@@ -37,6 +37,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline import progress
 from pipeline.imports.embedded import EmbeddedImage
+from pipeline.outputs.spool import ReadingFn, SpoolRef, park
 from pipeline.rejects import REJECTS, excerpt
 from pipeline.stages.image_dedup import IMAGE_DEDUP_REASONS, DuplicateImages, reiterable
 from schemas import Document, ImageNode, Reject, TextNode, image_member
@@ -495,7 +496,7 @@ def assemble(doc: Document, outcomes: dict[int, ImageOutcome], image_cfg: dict[s
     return dataclasses.replace(doc, nodes=nodes, meta=meta), members, rejects
 
 
-class AssembleFn(beam.DoFn):
+class AssembleFn(ReadingFn):
     """(doc key, {'doc': [Document], 'img': [(position, outcome, rank)], 'dup': [mark]}) ->
     (Document, {member: jpeg}) and rejects. Groups hold one document's images only."""
 
@@ -507,6 +508,8 @@ class AssembleFn(beam.DoFn):
         doc = next(iter(groups["doc"]), None)
         if doc is None:
             return
+        if isinstance(doc, SpoolRef):
+            doc = self.spool.read(doc)
         outcomes = {value[0]: value[1] for value in groups["img"]}
         duplicates = {mark[0]: mark for mark in groups.get("dup", ())}
         kept, members, rejects = assemble(doc, outcomes, self.image_cfg, duplicates,
@@ -523,11 +526,14 @@ class ResolveImages(beam.PTransform):
     outputs; the records may come as several PCollections, imported rows' EmbeddedImages
     among them."""
 
-    def __init__(self, cfg: dict[str, Any], store_dir: str | None = None) -> None:
+    def __init__(self, cfg: dict[str, Any], store_dir: str | None = None,
+                 work_dir: str | None = None) -> None:
         """``store_dir``: park checked images there and pass their paths on (see
-        pipeline.outputs.image_store); None keeps the bytes in the elements."""
+        pipeline.outputs.image_store); None keeps the bytes in the elements. ``work_dir``
+        (the build's output folder): the documents wait for their images parked there
+        (pipeline.outputs.spool); None sends them through the join."""
         super().__init__()
-        self.cfg, self.store_dir = cfg, store_dir
+        self.cfg, self.store_dir, self.work_dir = cfg, store_dir, work_dir
 
     def expand(self, inputs):
         # (docs, records, ...): one or more PCollections of WARC image records, each projected
@@ -568,7 +574,10 @@ class ResolveImages(beam.PTransform):
             | "ByImageUrl" >> beam.GroupByKey()
             | "FanOut" >> beam.FlatMap(fan_out)
         )
-        keyed_docs = docs | "KeyDocs" >> beam.Map(lambda d: (d.key, d))
+        if self.work_dir is None:
+            keyed_docs = docs | "KeyDocs" >> beam.Map(lambda d: (d.key, d))
+        else:
+            keyed_docs = park(docs, "ParkDocs", self.work_dir)
         groups = {"doc": keyed_docs, "img": outcomes}
         icfg = cfg["dedup"]["images"]
         if icfg["enabled"] and (icfg["exact"] or icfg["perceptual"]):
