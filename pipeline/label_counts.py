@@ -23,7 +23,6 @@ Counts = Iterable[tuple[Label, int]]
 class _CountLabelsFn(beam.DoFn):
     def __init__(self, counts_of: Callable[[Any], Counts]) -> None:
         self._counts_of = counts_of
-        self._counts: Counter = Counter()
 
     def start_bundle(self) -> None:
         self._counts = Counter()
@@ -37,7 +36,6 @@ class _CountLabelsFn(beam.DoFn):
         window = GlobalWindow()
         for label, n in self._counts.items():  # zeros too: a stage that ran says so
             yield WindowedValue((label, n), window.max_timestamp(), (window,))
-        self._counts = Counter()
 
 
 def count_labels(pcoll: beam.PCollection, name: str,

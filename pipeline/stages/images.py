@@ -37,7 +37,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline import progress
 from pipeline.imports.embedded import EmbeddedImage
-from pipeline.outputs.spool import ReadingFn, SpoolRef, park
+from pipeline.outputs.spool import ReadingFn, park
 from pipeline.rejects import REJECTS, excerpt
 from pipeline.stages.image_dedup import IMAGE_DEDUP_REASONS, DuplicateImages, reiterable
 from schemas import Document, ImageNode, Reject, TextNode, image_member
@@ -508,8 +508,7 @@ class AssembleFn(ReadingFn):
         doc = next(iter(groups["doc"]), None)
         if doc is None:
             return
-        if isinstance(doc, SpoolRef):
-            doc = self.spool.read(doc)
+        doc = self.spool.value(doc)  # the document, or the one its reference parked
         outcomes = {value[0]: value[1] for value in groups["img"]}
         duplicates = {mark[0]: mark for mark in groups.get("dup", ())}
         kept, members, rejects = assemble(doc, outcomes, self.image_cfg, duplicates,
