@@ -37,7 +37,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline import progress
 from pipeline.imports.embedded import EmbeddedImage
-from pipeline.outputs.spool import ReadingFn, park
+from pipeline.outputs.spool import ReadingFn, SpoolRef, park
 from pipeline.rejects import REJECTS, excerpt
 from pipeline.stages.image_dedup import IMAGE_DEDUP_REASONS, DuplicateImages, reiterable
 from schemas import Document, ImageNode, Reject, TextNode, image_member
@@ -508,7 +508,8 @@ class AssembleFn(ReadingFn):
         doc = next(iter(groups["doc"]), None)
         if doc is None:
             return
-        doc = self.spool.value(doc)  # the document, or the one its reference parked
+        if isinstance(doc, SpoolRef):  # parked (the reader exists once set up)
+            doc = self.spool.read(doc)
         outcomes = {value[0]: value[1] for value in groups["img"]}
         duplicates = {mark[0]: mark for mark in groups.get("dup", ())}
         kept, members, rejects = assemble(doc, outcomes, self.image_cfg, duplicates,
