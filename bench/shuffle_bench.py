@@ -1,7 +1,9 @@
 """Shuffle volume of a build: bytes of the elements entering every GroupByKey (CoGroupByKey and
-CombinePerKey included), per transform, per input page.
+CombinePerKey included), per transform, per input page; and, when groups are made through run
+files (``shuffle.mode: files``, pipeline/file_shuffle.py), the bytes written to those files.
 
 Usage: python bench/shuffle_bench.py [--pages 2000] [--workdir /tmp/m3w-scale]
+                                     [--shuffle auto|files|runner]
 
 Reads the WARC chunks of bench/scale_bench.py (pages and photos, generated on first use), runs
 the build graph on the in-process runner and reads Beam's own per-collection figures: element
@@ -60,11 +62,24 @@ def stage_of(name: str) -> str:
     return "/".join(parts[:3])
 
 
+def run_file_bytes(out: str) -> dict[str, tuple[int, int]]:
+    """Group label -> (run files, bytes) under the build's shuffle folder."""
+    from pipeline.file_shuffle import SHUFFLE_DIR
+
+    root = os.path.join(out, SHUFFLE_DIR)
+    found = {}
+    for label in sorted(os.listdir(root)) if os.path.isdir(root) else ():
+        files = [os.path.join(root, label, f) for f in os.listdir(os.path.join(root, label))]
+        found[label] = (len(files), sum(os.path.getsize(f) for f in files))
+    return found
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", type=int, default=2000)
     ap.add_argument("--pages-per-warc", type=int, default=2000)
     ap.add_argument("--workdir", default="/tmp/m3w-scale")
+    ap.add_argument("--shuffle", default="auto", choices=("auto", "files", "runner"))
     ap.add_argument("--all", action="store_true",
                     help="also list the largest collections, grouped or not")
     a = ap.parse_args()
@@ -78,7 +93,8 @@ def main() -> None:
     k = -(-a.pages // a.pages_per_warc)
     paths = ensure_chunks(a.workdir, k, a.pages_per_warc, 2)
     cfg = load_config(overrides={"sources": {"interleaved": {"input": paths}},
-                                 "fetch": {"enabled": False}})
+                                 "fetch": {"enabled": False},
+                                 "shuffle": {"mode": a.shuffle}})
     out = tempfile.mkdtemp(prefix="m3w-shuffle-")
     p = beam.Pipeline(options=pipeline_options([]))
     build_graph(p, cfg, out)
@@ -98,6 +114,14 @@ def main() -> None:
     for name, (n, b) in sorted(rows.items(), key=lambda kv: -kv[1][1]):
         print(f"{name[:58]:<58} {int(n):>10} {b / 1e6:>9.1f} {b / pages:>11.0f}")
     print(f"{'total':<58} {'':>10} {total / 1e6:>9.1f} {total / pages:>11.0f}")
+    runs = run_file_bytes(out)
+    if runs:
+        print("\nbytes written to run files (groups made outside the runner's shuffle)\n")
+        print(f"{'group':<58} {'files':>10} {'MB':>9} {'bytes/page':>11}")
+        for name, (n, b) in sorted(runs.items(), key=lambda kv: -kv[1][1]):
+            print(f"{name[:58]:<58} {n:>10} {b / 1e6:>9.1f} {b / pages:>11.0f}")
+        run_total = sum(b for _, b in runs.values())
+        print(f"{'total':<58} {'':>10} {run_total / 1e6:>9.1f} {run_total / pages:>11.0f}")
     if a.all:
         names = {pid: pc.unique_name for pid, pc in
                  p.to_runner_api().components.pcollections.items()}

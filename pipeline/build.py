@@ -20,6 +20,7 @@ from pipeline import coders
 from pipeline import funnel as fn
 from pipeline.catalog import declared_reasons
 from pipeline.config import config_hash
+from pipeline.file_shuffle import Shuffle
 from pipeline.imports.embedded import EMBEDDED_DIR
 from pipeline.imports.read import EMBEDDED, ImportCorpus
 from pipeline.label_counts import count_each, count_labels
@@ -115,7 +116,7 @@ def _import_branch(corpus: beam.PCollection, cfg: dict[str, Any], out_dir: str,
 
 
 def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
-                      parts: dict[str, list]) -> beam.PCollection:
+                      parts: dict[str, list], sh: Shuffle) -> beam.PCollection:
     """Inputs -> kept (Document, {member: jpeg}) items; adds to parts' rejects and counts."""
     src = cfg["sources"]["interleaved"]
     read = p | "Read" >> ReadInputs(list(src["input"]), cfg, out_dir, flatten=False)
@@ -133,7 +134,7 @@ def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
                                                                   + [imported])]
     docs = unpark(parked | "Documents" >> beam.Flatten(pipeline=p), "Unpark")
     images = [o[1] for o in outs] + [embedded]
-    docs = curate_documents(docs, cfg, parts, out_dir)
+    docs = curate_documents(docs, cfg, parts, out_dir, sh)
 
     # Image requests, counted where documents enter the image stage (plus the extractor's
     # image drops, above): the identity requests == stored + rejected compares this with
@@ -142,7 +143,7 @@ def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
                                         lambda d: ((fn.in_label("image"), len(d.images)),)))
     # Checked images are parked in the build's work folder: only their paths cross the joins.
     resolved = (docs, *images) | "Images" >> ResolveImages(
-        cfg, FileSystems.join(out_dir, IMAGES_DIR), out_dir)
+        cfg, FileSystems.join(out_dir, IMAGES_DIR), out_dir, sh)
     kept = resolved.kept
     if os.environ.get(faults.ENV, "").startswith("mid_images"):
         kept = kept | "FaultPoint" >> beam.Map(faults.passthrough, "mid_images")
@@ -155,7 +156,7 @@ def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
     shard_cfg = cfg["shards"]
     shards = samples | "WriteShards" >> WriteShards(
         out_dir, "interleaved", shard_cfg["max_samples"], shard_cfg["max_bytes"],
-        shard_cfg.get("buckets_per_input", DEFAULT_BUCKETS_PER_INPUT), keyed=True)
+        shard_cfg.get("buckets_per_input", DEFAULT_BUCKETS_PER_INPUT), keyed=True, shuffle=sh)
     parts["shards"].append(shards)
     parts["counts"].append(count_labels(shards, "L_shard",
                                         lambda s: ((fn.out_label("shard"), s[1].samples),)))
@@ -170,7 +171,7 @@ def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
 
 
 def curate_documents(docs: beam.PCollection, cfg: dict[str, Any], parts: dict[str, list],
-                     out_dir: str) -> beam.PCollection:
+                     out_dir: str, sh: Shuffle) -> beam.PCollection:
     """Quality filters, deduplication and text decontamination, all before any image is
     fetched, each stage counted in the funnel when it runs."""
     # Text nodes entering curation; each node reject takes one back out (see build_graph).
@@ -183,7 +184,7 @@ def curate_documents(docs: beam.PCollection, cfg: dict[str, Any], parts: dict[st
         parts["rejects"].append(filtered[REJECTS])
         parts["counts"].append(count_out(docs, "filter", "filter"))
     if any_enabled(cfg["dedup"], ("url", "text", "near", "domain_paragraphs")):
-        docs, dedup_rejects = docs | "Dedup" >> Deduplicate(cfg, out_dir)
+        docs, dedup_rejects = docs | "Dedup" >> Deduplicate(cfg, out_dir, sh)
         parts["rejects"].append(dedup_rejects)
         parts["counts"].append(count_out(docs, "dedup", "dedup"))
     if cfg["decontam"]["eval_texts"]:
@@ -199,12 +200,15 @@ def any_enabled(section: dict[str, Any], keys: tuple[str, ...] | None = None) ->
                if isinstance(v, dict) and (keys is None or k in keys))
 
 
-def build_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str) -> None:
-    """Add the whole build to pipeline ``p``. Writes everything under ``out_dir``."""
+def build_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str, local: bool = True
+                ) -> None:
+    """Add the whole build to pipeline ``p``. Writes everything under ``out_dir``. ``local``:
+    ``p`` runs on the local runner (``shuffle.mode: auto`` then groups through files)."""
     parts: dict[str, list] = {"rejects": [], "counts": [], "shards": []}
+    sh = Shuffle.of(cfg, out_dir, local)
     kept = None
     if "interleaved" in built_sources(cfg):
-        kept = interleaved_graph(p, cfg, out_dir, parts)
+        kept = interleaved_graph(p, cfg, out_dir, parts, sh)
     if set(built_sources(cfg)) - {"interleaved"}:
         from pipeline.sources.pairs import add_pair_sources
 

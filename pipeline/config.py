@@ -15,6 +15,7 @@ import yaml
 from pipeline.imports.formats import INPUT_FORMATS, input_format
 
 PRESETS = ("m3w", "obelics")
+SHUFFLE_MODES = ("auto", "files", "runner")  # pipeline.file_shuffle
 # Sections whose keys the user may add to: sources, and filters by their registered key.
 OPEN_SECTIONS = ("sources.", "filters.node.", "filters.document.", "filters.image.")
 
@@ -112,6 +113,8 @@ LIMITS: tuple[tuple[str, float | None, float | None], ...] = (
     ("shards.max_bytes", 1, None),
     ("shards.buckets_per_input", 1, 999),
     ("shards.reject_buckets", 1, 999),
+    ("shuffle.partitions", 1, 65536),
+    ("shuffle.spill_mb", 1, 65536),
     ("errors.max_error_rate", 0.0, 1.0),
     ("*", 0, None),
 )
@@ -145,6 +148,8 @@ def _check(cfg: dict[str, Any]) -> None:
         raise ConfigError(f"sources.interleaved.input_format must be one of "
                           f"{', '.join(INPUT_FORMATS)}, got {fmt!r}")
     _check_ranges(cfg)
+    if cfg["shuffle"]["mode"] not in SHUFFLE_MODES:
+        raise ConfigError(f"shuffle.mode must be one of {', '.join(SHUFFLE_MODES)}")
     from filters.base import make_filter
 
     for level in ("node", "document", "image"):

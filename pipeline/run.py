@@ -36,6 +36,7 @@ def prepare_output(out_dir: str, chash: str, overwrite: bool) -> None:
     """Refuse to mix two configs in one directory; clear leftovers of a killed run."""
     from apache_beam.io.filesystems import FileSystems
 
+    from pipeline.file_shuffle import SHUFFLE_DIR
     from pipeline.outputs.atomic import TMP_MARK
     from pipeline.outputs.spool import SPOOL_DIR
 
@@ -46,9 +47,10 @@ def prepare_output(out_dir: str, chash: str, overwrite: bool) -> None:
         if old.get("config_hash") != chash:
             raise ConfigError(f"{out_dir} holds a build with another config; "
                               "use --overwrite or another --output")
-    # A killed run's spool files are never referenced again (pipeline.outputs.spool).
-    stale = [m.path for m in _list(out_dir)
-             if TMP_MARK in m.path or f"/{SPOOL_DIR}/" in m.path]
+    # A killed run's spool and run files are never referenced again (pipeline.outputs.spool,
+    # pipeline.file_shuffle).
+    stale = [m.path for m in _list(out_dir) if TMP_MARK in m.path
+             or f"/{SPOOL_DIR}/" in m.path or f"/{SHUFFLE_DIR}/" in m.path]
     if overwrite:
         stale = [m.path for m in _list(out_dir)]
     if stale:
@@ -111,7 +113,7 @@ def run_build(cfg: dict[str, Any], out_dir: str, beam_args: list[str] | None = N
     opts = pipeline_options(beam_args)
     show = progress and is_local(beam_args)
     p = beam.Pipeline(options=opts)
-    build_graph(p, cfg, out_dir)
+    build_graph(p, cfg, out_dir, local=is_local(beam_args))
     if show:
         with Reporter():
             p.run().wait_until_finish()

@@ -9,12 +9,14 @@ import random
 
 import apache_beam as beam
 import numpy as np
+import pytest
 from apache_beam.metrics import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.config import load_config
+from pipeline.file_shuffle import RUNNER, Shuffle
 from pipeline.stages import dedup
 from pipeline.stages.dedup import Deduplicate
 from schemas import Document, TextNode
@@ -37,7 +39,14 @@ def doc(key: str, paras: list[str], url: str | None = None, date: str = "2024-01
                     nodes=[TextNode(p) for p in paras])
 
 
-def test_a_hot_text_key_keeps_the_newest_and_names_it_in_every_reject():
+@pytest.fixture(params=["runner", "files"])
+def shuffle(request, tmp_path) -> Shuffle:
+    """Both ways of making groups: the runner's, and sorted run files with small buffers (so
+    that a hot key spans many runs)."""
+    return RUNNER if request.param == "runner" else Shuffle(str(tmp_path / "sh"), 4, 20_000)
+
+
+def test_a_hot_text_key_keeps_the_newest_and_names_it_in_every_reject(shuffle):
     text = "Page not found. The page you asked for has moved or never existed on this site."
     rng = random.Random(0)
     docs = [doc(f"k{i:05d}", [text], date=f"2024-0{rng.randint(1, 5)}-01") for i in range(2000)]
@@ -45,7 +54,7 @@ def test_a_hot_text_key_keeps_the_newest_and_names_it_in_every_reject():
     docs.append(doc("k00000b", [text], date="2024-07-01"))  # ... and then the smallest key
     cfg = config(url=False, near=False, domain_paragraphs=False)
     with TestPipeline(options=OPTIONS) as p:
-        kept, rejected = p | beam.Create(docs) | Deduplicate(cfg)
+        kept, rejected = p | beam.Create(docs) | Deduplicate(cfg, shuffle=shuffle)
         assert_that(kept | beam.Map(lambda d: d.key), equal_to(["k00000b"]), label="kept")
         named = (rejected | beam.Map(lambda r: (r.filter, r.detail))
                  | beam.combiners.Count.PerElement())
@@ -61,13 +70,13 @@ def sliding_chain(n_docs: int, words: int = 240, step: int = 40, seed: int = 1) 
     return [" ".join(stream[i * step: i * step + words]) for i in range(n_docs)]
 
 
-def test_a_chain_wider_than_the_rounds_of_old_collapses_to_one_survivor():
+def test_a_chain_wider_than_the_rounds_of_old_collapses_to_one_survivor(shuffle):
     texts = sliding_chain(12)
     # Keys put the chain's best-ranked document in the middle: labels travel both ways.
     docs = [doc(f"c{(i * 5) % 12:02d}", [t]) for i, t in enumerate(texts)]
     cfg = config(NEAR | {"rounds": 4}, domain_paragraphs=False)
     p = TestPipeline(options=OPTIONS)
-    kept, rejected = p | beam.Create(docs) | Deduplicate(cfg)
+    kept, rejected = p | beam.Create(docs) | Deduplicate(cfg, shuffle=shuffle)
     assert_that(kept | beam.Map(lambda d: d.key), equal_to(["c00"]), label="kept")
     assert_that(rejected | beam.Map(lambda r: r.detail),
                 equal_to(["survivor c00"] * 11), label="named")
@@ -102,7 +111,7 @@ def test_when_rounds_run_out_no_reject_names_a_rejected_document(caplog):
     assert "still changing after 1 rounds" in caplog.text
 
 
-def test_a_bucket_whose_head_is_a_chance_collision_still_merges_the_others():
+def test_a_bucket_whose_head_is_a_chance_collision_still_merges_the_others(shuffle):
     # 4 bands x 2 rows. "h" ranks first and shares band 0 only; "a" and "b" share band 0 and
     # one value of each other band (5 of 8 values, estimated Jaccard 0.625): they meet in no
     # other bucket, so only a check beyond the head can merge them.
@@ -115,7 +124,7 @@ def test_a_bucket_whose_head_is_a_chance_collision_still_merges_the_others():
     with TestPipeline(options=OPTIONS) as p:
         losers = dedup._near_losers(
             p | "sigs" >> beam.Create([(r, s.tobytes()) for r, s in sigs]),
-            NEAR | {"bands": 4, "rows": 2, "rounds": 2})
+            NEAR | {"bands": 4, "rows": 2, "rounds": 2}, shuffle)
         assert_that(losers, equal_to([("2024|b", "2024|a")]))
 
 

@@ -29,6 +29,9 @@ from pipeline.stages.image_dedup import (
     near_marks,
 )
 from pipeline.stages.images import (
+    _DOC,
+    _DUP,
+    _IMG,
     AssembleFn,
     FetchHostFn,
     ImageChecks,
@@ -189,14 +192,14 @@ def test_assembly_never_mutates_its_inputs():
     jpeg = image_bytes(100, 100)
     d = doc("d1", ["/a.jpg", "/b.jpg"])
     d.meta["origin"] = {"crawl": "x"}
-    item = ("d1", {
-        "doc": [d],
-        "img": [(0, ImageOutcome(True, "warc", jpeg=jpeg, width=100, height=100, sha256="s",
-                                 phash=1, tags=tags), "~|d1"),
-                (1, ImageOutcome(True, "warc", jpeg=jpeg, width=100, height=100, sha256="s",
-                                 phash=1, tags=dict(tags)), "~|d1")],
-        "dup": [(1, EXACT_FILTER, "d1#0", 0.0)],
-    })
+    item = ("d1", [
+        (_DOC, d),
+        (_IMG, (0, ImageOutcome(True, "warc", jpeg=jpeg, width=100, height=100, sha256="s",
+                                phash=1, tags=tags), "~|d1")),
+        (_IMG, (1, ImageOutcome(True, "warc", jpeg=jpeg, width=100, height=100, sha256="s",
+                                phash=1, tags=dict(tags)), "~|d1")),
+        (_DUP, (1, EXACT_FILTER, "d1#0", 0.0)),
+    ])
     before = copy.deepcopy(item)
     out = list(AssembleFn(cfg["images"], tag_only=True).process(item))
     assert item == before

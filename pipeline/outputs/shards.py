@@ -33,6 +33,7 @@ from typing import Any
 
 import apache_beam as beam
 
+from pipeline.file_shuffle import RUNNER, Shuffle
 from pipeline.outputs.spool import ParkMembersFn, SpoolReader, spool_root
 from pipeline.outputs.tar import Sample, ShardInfo, write_group
 from schemas import Document
@@ -98,19 +99,20 @@ class WriteShards(beam.PTransform):
 
     With ``keyed=True`` the elements are (group, sample) and ``group_fn`` is not used. With
     ``park=True`` the members held in memory are parked in the build's work folder
-    (``pipeline.outputs.spool``) before the group, which then carries references only."""
+    (``pipeline.outputs.spool``) before the group, which then carries references only.
+    ``shuffle`` makes the group (``pipeline.file_shuffle``)."""
 
     def __init__(self, out_dir: str, source: str, max_samples: int, max_bytes: int,
                  buckets_per_input: int = DEFAULT_BUCKETS_PER_INPUT,
                  group_fn: Callable[[Sample], str] = sample_input, keyed: bool = False,
-                 park: bool = True) -> None:
+                 park: bool = True, shuffle: Shuffle = RUNNER) -> None:
         super().__init__()
         if not 1 <= buckets_per_input <= 999:
             raise ValueError("shards.buckets_per_input must be within [1, 999]")
         self.out_dir, self.source = out_dir, source
         self.max_samples, self.max_bytes = max_samples, max_bytes
         self.buckets, self.group_fn, self.keyed = buckets_per_input, group_fn, keyed
-        self.park = park
+        self.park, self.sh = park, shuffle
 
     def expand(self, samples):
         n, group_fn, keyed = self.buckets, self.group_fn, self.keyed
@@ -135,8 +137,4 @@ class WriteShards(beam.PTransform):
         bucketed = samples | "Bucket" >> beam.Map(assign)
         if self.park:
             bucketed = bucketed | "Park" >> beam.ParDo(ParkMembersFn(spool_root(out_dir)))
-        return (
-            bucketed
-            | "GroupBucket" >> beam.GroupByKey()
-            | "WriteTar" >> beam.FlatMap(write)
-        )
+        return self.sh.group("GroupBucket", bucketed) | "WriteTar" >> beam.FlatMap(write)

@@ -43,6 +43,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
+from pipeline.file_shuffle import RUNNER, Shuffle
 from pipeline.outputs.spool import ReadingFn, SpoolRef, park
 from pipeline.rejects import REJECTS, excerpt
 from pipeline.stages.images import normalize_url
@@ -163,9 +164,9 @@ def _paragraph_keys(doc: Document, min_chars: int) -> bytes:
 _HEAD, _MEMBER = 0, 1
 
 
-def _lazy_join(label: str, heads, members, head_type: type | None = None):
+def _lazy_join(label: str, sh: Shuffle, heads, members, head_type: type | None = None):
     """(key, head) and (key, member) streams -> (key, iterable of values) from one
-    GroupByKey. Unlike CoGroupByKey, which builds lists, the values stay an iterable that the
+    group. Unlike CoGroupByKey, which builds lists, the values stay an iterable that the
     consumer reads in at most two passes (Beam's grouped values may be iterated again), so a
     key with millions of members never sits in memory. With ``head_type`` heads are told
     from members by their type; otherwise each value is tagged (tag, value)."""
@@ -173,7 +174,7 @@ def _lazy_join(label: str, heads, members, head_type: type | None = None):
         heads = heads | f"{label}TagHead" >> beam.Map(lambda kv: (kv[0], (_HEAD, kv[1])))
         members = members | f"{label}TagMember" >> beam.Map(
             lambda kv: (kv[0], (_MEMBER, kv[1])))
-    return _group(label, heads, members)
+    return sh.group(label, heads, members)
 
 
 def _head_of(values: Iterable[Any], head_type: type | None = None) -> Any:
@@ -204,10 +205,10 @@ def _marker(pcoll, label: str, value: bool):
     return pcoll | label >> beam.Map(lambda kv, v: (kv[0], v), value)
 
 
-def _group(label: str, *pcolls):
-    """Streams keyed alike, grouped in one GroupByKey: values tell their stream by their type
+def _group(label: str, sh: Shuffle, *pcolls):
+    """Streams keyed alike, grouped in one group: values tell their stream by their type
     or marker, so no tagging pass is needed (these groups hold one document's records)."""
-    return pcolls | f"{label}Flatten" >> beam.Flatten() | f"{label}Group" >> beam.GroupByKey()
+    return sh.group(label, *pcolls)
 
 
 # --- exact duplicates -----------------------------------------------------------------------
@@ -230,11 +231,11 @@ class _ResolveExactFn(beam.DoFn):
                                                       (self.kind, survivor)))
 
 
-def _exact(label: str, kind: str, members):
+def _exact(label: str, kind: str, members, sh: Shuffle):
     """members: (group key, (rank, carried)). Returns (survivors (rank, carried), verdicts)."""
-    winners = (members | f"{label}Ranks" >> beam.Map(lambda kv: (kv[0], kv[1][0]))
-               | f"{label}Winner" >> beam.CombinePerKey(min))
-    out = (_lazy_join(label, winners, members, str)
+    winners = sh.combine(f"{label}Winner",
+                         members | f"{label}Ranks" >> beam.Map(lambda kv: (kv[0], kv[1][0])), min)
+    out = (_lazy_join(label, sh, winners, members, str)
            | f"{label}Resolve" >> beam.ParDo(_ResolveExactFn(kind)).with_outputs(
                "verdict", main="survivors"))
     return out.survivors, out.verdict
@@ -407,7 +408,7 @@ class _NearLosersFn(beam.DoFn):
                 self.unresolved.inc()
 
 
-def _near_losers(sigs, ncfg: dict[str, Any]):
+def _near_losers(sigs, ncfg: dict[str, Any], sh: Shuffle):
     """(rank, signature) of the documents in the running -> (loser rank, survivor rank).
 
     Candidates: pairs sharing an LSH bucket, each member against the bucket's best-ranked
@@ -417,38 +418,34 @@ def _near_losers(sigs, ncfg: dict[str, Any]):
     old root) to that label, (3) replaces every label by its label's label. Labels are ranks
     of cluster members, so the fixed point labels each cluster with its best-ranked member."""
     bands, rows = ncfg["bands"], ncfg["rows"]
-    candidates = (
-        sigs
-        | "NearBatch" >> beam.BatchElements(min_batch_size=64, max_batch_size=512)
-        | "NearBands" >> beam.FlatMap(_bands, bands, rows)
-        | "NearBuckets" >> beam.GroupByKey()
-        | "NearCandidates" >> beam.FlatMap(_bucket_candidates, BUCKET_HEADS)
-        | "NearCandidatesUnique" >> beam.Distinct()
-    )
-    wanted = (candidates,
-              candidates | "NearHeadMarks" >> beam.Map(lambda c: (c[1], None))
-              | "NearHeadsUnique" >> beam.Distinct()) | "NearWanted" >> beam.Flatten()
-    sent = (_lazy_join("NearSigs", sigs, wanted, bytes)
+    bands_of = (sigs | "NearBatch" >> beam.BatchElements(min_batch_size=64, max_batch_size=512)
+                | "NearBands" >> beam.FlatMap(_bands, bands, rows))
+    candidates = sh.distinct("NearCandidatesUnique", sh.group("NearBuckets", bands_of)
+                             | "NearCandidates" >> beam.FlatMap(_bucket_candidates, BUCKET_HEADS))
+    heads = sh.distinct("NearHeadsUnique",
+                        candidates | "NearHeadMarks" >> beam.Map(lambda c: (c[1], None)))
+    wanted = (candidates, heads) | "NearWanted" >> beam.Flatten()
+    sent = (_lazy_join("NearSigs", sh, sigs, wanted, bytes)
             | "NearSend" >> beam.ParDo(_SendSignatureFn()).with_outputs("own", main="sent"))
-    edges = (_lazy_join("NearCheck", sent.own, sent.sent, bytes)
+    edges = (_lazy_join("NearCheck", sh, sent.own, sent.sent, bytes)
              | "NearVerify" >> beam.ParDo(_VerifyFn(ncfg["threshold"])))
     adjacency = (edges, edges | "NearBack" >> beam.Map(lambda e: (e[1], e[0]))) \
         | "NearAdjacency" >> beam.Flatten()
     # Round 0: each node's label is the smallest of itself and its neighbours.
-    labels = (adjacency | "NearSelf" >> beam.FlatMap(lambda e: [(e[0], e[1]), (e[0], e[0])])
-              | "NearLabel0" >> beam.CombinePerKey(min))
+    labels = sh.combine("NearLabel0", adjacency | "NearSelf" >> beam.FlatMap(
+        lambda e: [(e[0], e[1]), (e[0], e[0])]), min)
     rounds = ncfg["rounds"]
     for i in range(1, rounds + 1):
-        spread = (_lazy_join(f"NearSpread{i}", labels, adjacency)
-                  | f"NearPush{i}" >> beam.FlatMap(_spread)
-                  | f"NearMin{i}" >> beam.CombinePerKey(_MinLabel())
-                  | f"NearHook{i}" >> beam.FlatMap(_hook)
-                  | f"NearHooked{i}" >> beam.CombinePerKey(_MinLabel()))
+        pushed = (_lazy_join(f"NearSpread{i}", sh, labels, adjacency)
+                  | f"NearPush{i}" >> beam.FlatMap(_spread))
+        hooked = (sh.combine(f"NearMin{i}", pushed, _MinLabel())
+                  | f"NearHook{i}" >> beam.FlatMap(_hook))
+        spread = sh.combine(f"NearHooked{i}", hooked, _MinLabel())
         pointers = spread | f"NearPoint{i}" >> beam.Map(lambda kv: (kv[1][0], (kv[0], kv[1][1])))
         own = spread | f"NearOwn{i}" >> beam.Map(lambda kv: (kv[0], kv[1][0]))
-        labels = (_lazy_join(f"NearJump{i}", own, pointers, str)
+        labels = (_lazy_join(f"NearJump{i}", sh, own, pointers, str)
                   | f"NearJumped{i}" >> beam.ParDo(_JumpFn(i, i == rounds)))
-    return (_lazy_join("NearRoots", labels, labels | "NearByLabel" >> beam.Map(
+    return (_lazy_join("NearRoots", sh, labels, labels | "NearByLabel" >> beam.Map(
                 lambda kv: (kv[1], kv[0])))
             | "NearLosers" >> beam.ParDo(_NearLosersFn()))
 
@@ -481,18 +478,19 @@ def _repeated(item: tuple[bytes, Iterable[tuple[int, Any]]]
         yield _key_of(member), (_PARA, (item[0], count))
 
 
-def _paragraph_verdicts(para, gate, near_out, pcfg: dict[str, Any]):
+def _paragraph_verdicts(para, gate, near_out, pcfg: dict[str, Any], sh: Shuffle):
     """Paragraph projections of the documents still in the running -> per-document verdicts
     (doc key, ("para", (paragraph key, documents sharing it)))."""
     min_docs = pcfg["min_documents"]
     if gate is None and near_out is None:
         members = para | "ParaKeys" >> beam.FlatMap(_split_keys)
     else:
-        members = (_group("ParaGate", para, *(g for g in (gate, near_out) if g is not None))
+        members = (_group("ParaGate", sh, para,
+                          *(g for g in (gate, near_out) if g is not None))
                    | "ParaKeys" >> beam.FlatMap(_running, gate is not None))
-    counts = (members | "ParaCount" >> beam.combiners.Count.PerKey()
+    counts = (sh.count("ParaCount", members)
               | "ParaRepeated" >> beam.Filter(lambda kv: kv[1] >= min_docs))
-    return (_lazy_join("ParaMembers", counts, members, int)
+    return (_lazy_join("ParaMembers", sh, counts, members, int)
             | "ParaVerdicts" >> beam.FlatMap(_repeated))
 
 
@@ -572,11 +570,13 @@ class Deduplicate(beam.PTransform):
     every step sees every document, duplicates being marked in ``meta`` instead.
 
     With ``work_dir`` (the build's output folder) the documents wait for their verdicts
-    parked there (``pipeline.outputs.spool``), not in the final join."""
+    parked there (``pipeline.outputs.spool``), not in the final join. ``shuffle`` makes the
+    groups (the runner's own by default; ``pipeline.file_shuffle``)."""
 
-    def __init__(self, cfg: dict[str, Any], work_dir: str | None = None) -> None:
+    def __init__(self, cfg: dict[str, Any], work_dir: str | None = None,
+                 shuffle: Shuffle = RUNNER) -> None:
         super().__init__()
-        self.cfg, self.work_dir = cfg, work_dir
+        self.cfg, self.work_dir, self.sh = cfg, work_dir, shuffle
 
     def expand(self, docs):
         dcfg, tag_only = self.cfg["dedup"], self.cfg["filters"]["tag_only"]
@@ -596,7 +596,7 @@ class Deduplicate(beam.PTransform):
         if on["url"]:
             members = proj.light | "UrlMembers" >> beam.Map(
                 lambda kv: (kv[1][0], (kv[0], kv[1][1])))
-            survivors, lost = _exact("Url", _URL, members)
+            survivors, lost = _exact("Url", _URL, members, self.sh)
             verdicts.append(lost)
             if not tag_only:
                 running = survivors
@@ -604,7 +604,7 @@ class Deduplicate(beam.PTransform):
             current = running if running is not None else (
                 proj.light | "DedupTextKeys" >> beam.Map(lambda kv: (kv[0], kv[1][1])))
             members = current | "TextMembers" >> beam.Map(lambda kv: (kv[1], (kv[0], None)))
-            survivors, lost = _exact("Text", _TEXT, members)
+            survivors, lost = _exact("Text", _TEXT, members, self.sh)
             verdicts.append(lost)
             if not tag_only:
                 running = survivors
@@ -613,20 +613,20 @@ class Deduplicate(beam.PTransform):
         if on["near"]:
             sigs = proj.sig
             if gate is not None:
-                sigs = _group("NearGate", sigs, gate) | "NearRunning" >> beam.FlatMap(
+                sigs = _group("NearGate", self.sh, sigs, gate) | "NearRunning" >> beam.FlatMap(
                     _survivor_sigs)
-            losers = _near_losers(sigs, dcfg["near"])
+            losers = _near_losers(sigs, dcfg["near"], self.sh)
             verdicts.append(losers | "NearVerdicts" >> beam.Map(
                 lambda kv: (_key_of(kv[0]), (_NEAR, _key_of(kv[1])))))
             if not tag_only:
                 near_out = _marker(losers, "NearOut", _OUT)
         if on["domain_paragraphs"]:
-            verdicts.append(_paragraph_verdicts(proj.para, gate, near_out, pcfg))
+            verdicts.append(_paragraph_verdicts(proj.para, gate, near_out, pcfg, self.sh))
         if self.work_dir is None:
             keyed = docs | "DedupKeyDocs" >> beam.Map(lambda d: (d.key, d))
         else:
             keyed = park(docs, "DedupPark", self.work_dir)
-        out = (_group("DedupApply", keyed, *verdicts)
+        out = (_group("DedupApply", self.sh, keyed, *verdicts)
                | "DedupApplied" >> beam.ParDo(_ApplyFn(pcfg["min_chars"], tag_only))
                .with_outputs(REJECTS, main="docs"))
         return out.docs, out[REJECTS]

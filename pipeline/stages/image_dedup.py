@@ -29,6 +29,8 @@ import apache_beam as beam
 import numpy as np
 from apache_beam import pvalue
 
+from pipeline.file_shuffle import RUNNER, Shuffle
+
 EXACT_FILTER = "image_dedup_exact/v1"
 PERCEPTUAL_FILTER = "image_dedup_phash/v1"
 IMAGE_DEDUP_REASONS = {EXACT_FILTER: ("duplicate_image",),
@@ -130,12 +132,12 @@ class DuplicateImages(beam.PTransform):
     """(doc key, (position, ImageOutcome[, crawl rank])) -> (doc key, (position, filter,
     survivor "key#pos", distance)) marks, one per duplicate occurrence."""
 
-    def __init__(self, icfg: dict[str, Any]) -> None:
+    def __init__(self, icfg: dict[str, Any], shuffle: Shuffle = RUNNER) -> None:
         super().__init__()
-        self.icfg = icfg
+        self.icfg, self.sh = icfg, shuffle
 
     def expand(self, outcomes):
-        icfg = self.icfg
+        icfg, sh = self.icfg, self.sh
         across = icfg["across_documents"]
         d = icfg["max_distance"]
 
@@ -147,9 +149,8 @@ class DuplicateImages(beam.PTransform):
         if icfg["exact"]:
             with_sha = occs | "DupHasSha" >> beam.Partition(lambda o, _: 0 if o[3] else 1, 2)
             exact = (
-                with_sha[0]
-                | "DupShaKey" >> beam.Map(lambda o: ((scope(o), o[3]), o))
-                | "DupShaGroup" >> beam.GroupByKey()
+                sh.group("DupSha", with_sha[0]
+                         | "DupShaKey" >> beam.Map(lambda o: ((scope(o), o[3]), o)))
                 | "DupShaMarks" >> beam.FlatMap(first_marks, EXACT_FILTER).with_outputs(
                     _NEXT, main="marks")
             )
@@ -157,25 +158,22 @@ class DuplicateImages(beam.PTransform):
             occs = (exact[_NEXT], with_sha[1]) | "DupShaSurvivors" >> beam.Flatten()
         if icfg["perceptual"]:
             equal = (
-                occs
-                | "DupHasPhash" >> beam.Filter(lambda o: o[4] >= 0)
-                | "DupPhashKey" >> beam.Map(lambda o: ((scope(o), o[4]), o))
-                | "DupPhashGroup" >> beam.GroupByKey()
+                sh.group("DupPhash", occs
+                         | "DupHasPhash" >> beam.Filter(lambda o: o[4] >= 0)
+                         | "DupPhashKey" >> beam.Map(lambda o: ((scope(o), o[4]), o)))
                 | "DupPhashMarks" >> beam.FlatMap(first_marks, PERCEPTUAL_FILTER).with_outputs(
                     _NEXT, main="marks")
             )
             marks.append(equal.marks)
             marks.append(
-                equal[_NEXT]
-                | "DupBandKeys" >> beam.FlatMap(band_keys, across, d)
-                | "DupBandGroup" >> beam.GroupByKey()
+                sh.group("DupBand", equal[_NEXT]
+                         | "DupBandKeys" >> beam.FlatMap(band_keys, across, d))
                 | "DupBandMarks" >> beam.FlatMap(near_marks, d)
             )
         if not marks:
             return outcomes | "DupNone" >> beam.FlatMap(lambda _: ())
+        all_marks = marks | "DupAllMarks" >> beam.Flatten()
         return (
-            marks
-            | "DupAllMarks" >> beam.Flatten()
-            | "DupFirstMark" >> beam.CombinePerKey(min)  # a few marks per image at most
+            sh.combine("DupFirstMark", all_marks, min)  # a few marks per image at most
             | "DupByDoc" >> beam.MapTuple(lambda at, m: (at[0], (at[1], m[0], m[2], m[3])))
         )

@@ -36,6 +36,7 @@ from apache_beam.utils.shared import Shared
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline import progress
+from pipeline.file_shuffle import RUNNER, Shuffle
 from pipeline.imports.embedded import EmbeddedImage
 from pipeline.outputs.spool import ReadingFn, SpoolRef, park
 from pipeline.rejects import REJECTS, excerpt
@@ -496,22 +497,30 @@ def assemble(doc: Document, outcomes: dict[int, ImageOutcome], image_cfg: dict[s
     return dataclasses.replace(doc, nodes=nodes, meta=meta), members, rejects
 
 
+_DOC, _IMG, _DUP = 0, 1, 2  # what a value of a document's group is
+
+
 class AssembleFn(ReadingFn):
-    """(doc key, {'doc': [Document], 'img': [(position, outcome, rank)], 'dup': [mark]}) ->
-    (Document, {member: jpeg}) and rejects. Groups hold one document's images only."""
+    """(doc key, [(_DOC, Document or its SpoolRef), (_IMG, (position, outcome, rank)),
+    (_DUP, mark)...]) -> (Document, {member: jpeg}) and rejects. Groups hold one document's
+    images only."""
 
     def __init__(self, image_cfg: dict[str, Any], tag_only: bool = False) -> None:
         self.image_cfg, self.tag_only = image_cfg, tag_only
 
-    def process(self, item: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
-        _key, groups = item
-        doc = next(iter(groups["doc"]), None)
+    def process(self, item: tuple[str, Iterable[tuple[int, Any]]]) -> Iterator[Any]:
+        doc, outcomes, duplicates = None, {}, {}
+        for tag, value in item[1]:
+            if tag == _DOC:
+                doc = value
+            elif tag == _IMG:
+                outcomes[value[0]] = value[1]
+            else:
+                duplicates[value[0]] = value
         if doc is None:
             return
         if isinstance(doc, SpoolRef):  # parked (the reader exists once set up)
             doc = self.spool.read(doc)
-        outcomes = {value[0]: value[1] for value in groups["img"]}
-        duplicates = {mark[0]: mark for mark in groups.get("dup", ())}
         kept, members, rejects = assemble(doc, outcomes, self.image_cfg, duplicates,
                                           self.tag_only)
         for r in rejects:
@@ -527,13 +536,15 @@ class ResolveImages(beam.PTransform):
     among them."""
 
     def __init__(self, cfg: dict[str, Any], store_dir: str | None = None,
-                 work_dir: str | None = None) -> None:
+                 work_dir: str | None = None, shuffle: Shuffle = RUNNER) -> None:
         """``store_dir``: park checked images there and pass their paths on (see
         pipeline.outputs.image_store); None keeps the bytes in the elements. ``work_dir``
         (the build's output folder): the documents wait for their images parked there
-        (pipeline.outputs.spool); None sends them through the join."""
+        (pipeline.outputs.spool); None sends them through the join. ``shuffle`` makes the
+        groups (pipeline.file_shuffle)."""
         super().__init__()
         self.cfg, self.store_dir, self.work_dir = cfg, store_dir, work_dir
+        self.sh = shuffle
 
     def expand(self, inputs):
         # (docs, records, ...): one or more PCollections of WARC image records, each projected
@@ -541,18 +552,17 @@ class ResolveImages(beam.PTransform):
         docs, *warc_images = inputs
         stored = [im | f"StoredImages{i}" >> beam.FlatMap(stored_payload)
                   for i, im in enumerate(warc_images)]
-        cfg = self.cfg
+        cfg, sh = self.cfg, self.sh
         tag_only = cfg["filters"]["tag_only"]
         ucfg = cfg["dedup"]["image_urls"]
         limit = ucfg["max_documents"] if ucfg["enabled"] and not tag_only else 0
         shared = Shared()  # one evaluation-image index per worker process
 
         # One combine gives each URL its document count and one stored payload.
-        facts = (
-            (docs | "DocumentUrls" >> beam.FlatMap(document_urls), *stored)
-            | "UrlsAndPayloads" >> beam.Flatten(pipeline=docs.pipeline)
-            | "UrlFacts" >> beam.CombinePerKey(UrlFacts())
-        )
+        facts = sh.combine("UrlFacts", (docs | "DocumentUrls" >> beam.FlatMap(document_urls),
+                                        *stored)
+                           | "UrlsAndPayloads" >> beam.Flatten(pipeline=docs.pipeline),
+                           UrlFacts())
         # 0: used by no document; 1: used by more than the limit; 2: to resolve.
         by_use = facts | "ByUse" >> beam.Partition(
             lambda kv, _: 0 if not kv[1][0] else 1 if limit and kv[1][0] > limit else 2, 3)
@@ -560,31 +570,30 @@ class ResolveImages(beam.PTransform):
             lambda url, f: too_common_outcome(url, f[0]))  # its payload is dropped here
         triage = TriageFn(cfg, shared, self.store_dir)
         triaged = by_use[2] | "Triage" >> beam.ParDo(triage).with_outputs(_FETCH, main="done")
-        fetched = (
-            triaged[_FETCH]
-            | "ByHost" >> beam.GroupByKey()
-            | "FetchByHost" >> beam.ParDo(FetchHostFn(cfg, shared, self.store_dir))
-        )
+        fetched = (sh.group("ByHost", triaged[_FETCH])
+                   | "FetchByHost" >> beam.ParDo(FetchHostFn(cfg, shared, self.store_dir)))
         by_url = (too_common, triaged.done, fetched) | "UrlOutcomes" >> beam.Flatten()
-        outcomes = (
-            (by_url | "TagOutcomes" >> beam.Map(lambda kv: (kv[0], (_OUTCOME, kv[1]))),
-             docs | "ImageRequests" >> beam.FlatMap(image_requests)
-             | "TagRequests" >> beam.Map(lambda kv: (kv[0], (_REQUEST, kv[1]))))
-            | "OutcomesAndRequests" >> beam.Flatten()
-            | "ByImageUrl" >> beam.GroupByKey()
-            | "FanOut" >> beam.FlatMap(fan_out)
-        )
+        outcomes = sh.group(
+            "ByImageUrl",
+            by_url | "TagOutcomes" >> beam.Map(lambda kv: (kv[0], (_OUTCOME, kv[1]))),
+            docs | "ImageRequests" >> beam.FlatMap(image_requests)
+            | "TagRequests" >> beam.Map(lambda kv: (kv[0], (_REQUEST, kv[1])))
+        ) | "FanOut" >> beam.FlatMap(fan_out)
         if self.work_dir is None:
             keyed_docs = docs | "KeyDocs" >> beam.Map(lambda d: (d.key, d))
         else:
             keyed_docs = park(docs, "ParkDocs", self.work_dir)
-        groups = {"doc": keyed_docs, "img": outcomes}
+        groups = [_tagged(keyed_docs, "Doc", _DOC), _tagged(outcomes, "Img", _IMG)]
         icfg = cfg["dedup"]["images"]
         if icfg["enabled"] and (icfg["exact"] or icfg["perceptual"]):
-            groups["dup"] = outcomes | "DedupImages" >> DuplicateImages(icfg)
+            groups.append(_tagged(outcomes | "DedupImages" >> DuplicateImages(icfg, sh),
+                                  "Dup", _DUP))
         return (
-            groups
-            | "ByDocument" >> beam.CoGroupByKey()
+            sh.group("ByDocument", *groups)
             | "Assemble" >> beam.ParDo(AssembleFn(cfg["images"], tag_only)).with_outputs(
                 REJECTS, main="kept")
         )
+
+
+def _tagged(pcoll: beam.PCollection, name: str, tag: int) -> beam.PCollection:
+    return pcoll | f"Tag{name}" >> beam.MapTuple(lambda key, value: (key, (tag, value)))

@@ -1,0 +1,303 @@
+"""Groups made through sorted run files on the build's filesystem instead of the runner's
+shuffle.
+
+Why: a runner that keeps its shuffles in memory (the local one does, decoded, at about twice
+the encoded size) holds every grouped record of the build until its consumer runs, so even the
+small projections of deduplication (a few dozen records a document) make its memory grow with
+the corpus. Here a group is made the way an external sort makes one:
+
+1. each bundle buffers its (key, value) records encoded, per partition (a hash of the key),
+   and when the buffer passes ``spill_bytes`` (and when the bundle ends) writes each
+   partition's records sorted, as one run file, ``<root>/<label>/<random>-<partition>.run``;
+   only (partition, run path) elements go on;
+2. those few elements cross the runner's GroupByKey: a barrier that carries file names only;
+3. one task per partition merges its runs (``heapq.merge``: one record per run in memory) and
+   hands each key with its values to the consumer, then the next key.
+
+A combine (``combine``) folds each key's values into an accumulator inside the bundle first,
+so a key written by a bundle takes one record, as Beam's combiner lifting does.
+
+Memory is a bundle's buffer plus, while a key is handed over, that key's values: past
+``_IN_MEMORY`` of them they wait in a temporary file, so a hot key (one soft-404 text on
+millions of pages) costs disk, not memory. Keys and values are ordered by their encoding
+(``schemas.codec``: equal values encode to equal bytes), so what a consumer sees never depends
+on bundling, on the number of workers or on a retried bundle (whose files are never named by
+an output that counts). The run files live in ``_work/shuffle`` and go with the rest of
+``_work/`` when the build ends.
+
+``Shuffle`` picks the mechanism: ``files`` (above), ``runner`` (Beam's own GroupByKey and
+CombinePerKey, the better choice on a service with a managed shuffle), or ``auto``: files on
+the local runner, the runner's shuffle elsewhere.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import struct
+import tempfile
+import uuid
+from collections.abc import Iterable, Iterator
+from operator import itemgetter
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.windowed_value import WindowedValue
+
+from pipeline.config import SHUFFLE_MODES
+from pipeline.outputs.image_store import WORK_DIR
+from schemas import codec
+
+SHUFFLE_DIR = f"{WORK_DIR}/shuffle"
+_MIME = "application/octet-stream"
+_HEAD = struct.Struct(">II")
+_RECORD_OVERHEAD = 120  # bytes of Python objects around each buffered record
+_IN_MEMORY = 20_000  # values of one key held in memory while it is handed over
+_WRITE_CHUNK = 4096  # records joined per write
+
+
+class DamagedRun(ValueError):
+    """A run file cut short: remove the build's _work/ folder and rerun."""
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition of an encoded key: its CRC-32 trailer (``schemas.codec``) is a hash of
+    the key that every process computes alike."""
+    return int.from_bytes(key[-4:], "big") % partitions
+
+
+class _RunWriterFn(beam.DoFn):
+    """Buffers encoded records per partition; writes sorted runs; yields (partition, path)."""
+
+    def __init__(self, root: str, partitions: int, spill_bytes: int) -> None:
+        self.root, self.partitions, self.spill_bytes = root, partitions, spill_bytes
+
+    def start_bundle(self) -> None:
+        self._parts: dict[int, list[tuple[bytes, bytes]]] = {}
+        self._size = 0
+
+    def _add(self, key: bytes, value: bytes) -> None:
+        self._parts.setdefault(partition_of(key, self.partitions), []).append((key, value))
+        self._size += len(key) + len(value) + _RECORD_OVERHEAD
+
+    def _records(self) -> dict[int, list[tuple[bytes, bytes]]]:
+        return self._parts
+
+    def _flush(self) -> Iterator[tuple[int, str]]:
+        parts, self._parts, self._size = self._records(), {}, 0
+        for part in sorted(parts):
+            records = parts[part]
+            records.sort()
+            path = FileSystems.join(self.root, f"{uuid.uuid4().hex}-{part:05d}.run")
+            with FileSystems.create(path, _MIME, CompressionTypes.UNCOMPRESSED) as fh:
+                for i in range(0, len(records), _WRITE_CHUNK):
+                    fh.write(b"".join(_HEAD.pack(len(k), len(v)) + k + v
+                                      for k, v in records[i: i + _WRITE_CHUNK]))
+            yield part, path
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        window = GlobalWindow()
+        for out in self._flush():
+            yield WindowedValue(out, window.max_timestamp(), (window,))
+
+
+class _GroupWriterFn(_RunWriterFn):
+    def process(self, kv: tuple[Any, Any]) -> Iterator[tuple[int, str]]:
+        self._add(codec.encode(kv[0]), codec.encode(kv[1]))
+        if self._size >= self.spill_bytes:
+            yield from self._flush()
+
+
+class _CombineWriterFn(_RunWriterFn):
+    """Folds values into one accumulator per key within the bundle before anything is
+    written (records are then (key, accumulator))."""
+
+    def __init__(self, root: str, partitions: int, spill_bytes: int,
+                 fn: beam.CombineFn) -> None:
+        super().__init__(root, partitions, spill_bytes)
+        self.fn = fn
+
+    def start_bundle(self) -> None:
+        super().start_bundle()
+        self._accs: dict[bytes, Any] = {}
+
+    def process(self, kv: tuple[Any, Any]) -> Iterator[tuple[int, str]]:
+        key = codec.encode(kv[0])
+        acc = self._accs.get(key)
+        if acc is None:
+            acc = self.fn.create_accumulator()
+            self._size += len(key) + 2 * _RECORD_OVERHEAD
+        self._accs[key] = self.fn.add_input(acc, kv[1])
+        if self._size >= self.spill_bytes:
+            yield from self._flush()
+
+    def _records(self) -> dict[int, list[tuple[bytes, bytes]]]:
+        accs, self._accs = self._accs, {}
+        for key, acc in accs.items():
+            self._add(key, codec.encode(self.fn.compact(acc)))
+        return self._parts
+
+
+def _run_records(path: str) -> Iterator[tuple[bytes, bytes]]:
+    with FileSystems.open(path, _MIME, CompressionTypes.UNCOMPRESSED) as fh:
+        while True:
+            head = fh.read(_HEAD.size)
+            if not head:
+                return
+            body = b""
+            if len(head) == _HEAD.size:
+                klen, vlen = _HEAD.unpack(head)
+                body = fh.read(klen + vlen)
+            if len(head) < _HEAD.size or len(body) < klen + vlen:
+                raise DamagedRun(f"{path} is cut short; remove the build's {WORK_DIR}/ folder "
+                                 "and rerun")
+            yield body[:klen], body[klen:]
+
+
+def _merged(paths: Iterable[str]) -> Iterator[tuple[bytes, Iterator[tuple[bytes, bytes]]]]:
+    """Every record of a partition's runs in (key, value) order, grouped by key."""
+    merged = heapq.merge(*(_run_records(p) for p in sorted(paths)))
+    return itertools.groupby(merged, key=itemgetter(0))
+
+
+class GroupValues:
+    """One key's values, iterable any number of times; past ``_IN_MEMORY`` values the rest
+    wait encoded in a temporary file."""
+
+    def __init__(self, records: Iterable[tuple[bytes, bytes]]) -> None:
+        self._mem: list[bytes] = []
+        self._file: Any = None
+        for _, value in records:
+            if self._file is None and len(self._mem) < _IN_MEMORY:
+                self._mem.append(value)
+                continue
+            if self._file is None:
+                self._file = tempfile.TemporaryFile()
+            self._file.write(_HEAD.pack(len(value), 0) + value)
+
+    def __iter__(self) -> Iterator[Any]:
+        for value in self._mem:
+            yield codec.decode(value)
+        if self._file is not None:
+            self._file.seek(0)
+            while head := self._file.read(_HEAD.size):
+                yield codec.decode(self._file.read(_HEAD.unpack(head)[0]))
+
+    def __reduce__(self) -> tuple[Any, tuple[list[Any]]]:
+        return list, (list(self),)  # crossing a stage boundary: plain values
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class _GroupReaderFn(beam.DoFn):
+    def process(self, item: tuple[int, Iterable[str]]) -> Iterator[tuple[Any, GroupValues]]:
+        for key, records in _merged(item[1]):
+            values = GroupValues(records)
+            try:
+                yield codec.decode(key), values
+            finally:
+                values.close()
+
+
+class _CombineReaderFn(beam.DoFn):
+    def __init__(self, fn: beam.CombineFn) -> None:
+        self.fn = fn
+
+    def process(self, item: tuple[int, Iterable[str]]) -> Iterator[tuple[Any, Any]]:
+        for key, records in _merged(item[1]):
+            acc = self.fn.merge_accumulators(codec.decode(v) for _, v in records)
+            yield codec.decode(key), self.fn.extract_output(acc)
+
+
+class _Only(beam.CombineFn):
+    """Keeps nothing: a key's presence is the result (Distinct)."""
+
+    def create_accumulator(self) -> None:
+        return None
+
+    def add_input(self, acc: None, value: Any) -> None:
+        return None
+
+    def merge_accumulators(self, accs: Iterable[None]) -> None:
+        for _ in accs:
+            pass
+        return None
+
+    def extract_output(self, acc: None) -> None:
+        return None
+
+
+class Shuffle:
+    """How the build makes its groups: through run files under ``root`` (``files``) or
+    through the runner's shuffle (``root`` None). Used while the graph is built."""
+
+    def __init__(self, root: str | None, partitions: int = 16,
+                 spill_bytes: int = 8 << 20) -> None:
+        self.root, self.partitions, self.spill_bytes = root, partitions, spill_bytes
+
+    @classmethod
+    def of(cls, cfg: dict[str, Any], out_dir: str | None, local: bool = True) -> Shuffle:
+        """The shuffle ``cfg["shuffle"]`` asks for; ``auto`` takes files on a local runner."""
+        scfg = cfg.get("shuffle", {})
+        mode = scfg.get("mode", "auto")
+        if mode not in SHUFFLE_MODES:
+            raise ValueError(f"shuffle.mode must be one of {', '.join(SHUFFLE_MODES)}, "
+                             f"got {mode!r}")
+        files = mode == "files" or (mode == "auto" and local)
+        if not files or out_dir is None:
+            return cls(None)
+        return cls(FileSystems.join(out_dir, SHUFFLE_DIR), int(scfg.get("partitions", 16)),
+                   int(scfg.get("spill_mb", 8)) << 20)
+
+    @property
+    def files(self) -> bool:
+        return self.root is not None
+
+    def group(self, label: str, *pcolls: beam.PCollection) -> beam.PCollection:
+        """Streams of (key, value) -> (key, iterable of every value with that key)."""
+        if not self.files:
+            flat = pcolls[0] if len(pcolls) == 1 else (
+                pcolls | f"{label}Flatten" >> beam.Flatten())
+            return flat | f"{label}Group" >> beam.GroupByKey()
+        return self._through_runs(label, pcolls, lambda root: _GroupWriterFn(
+            root, self.partitions, self.spill_bytes), _GroupReaderFn())
+
+    def combine(self, label: str, pcoll: beam.PCollection, fn: Any) -> beam.PCollection:
+        """(key, value) -> (key, ``fn`` over the key's values): a CombinePerKey."""
+        if not self.files:
+            return pcoll | label >> beam.CombinePerKey(fn)
+        fn = beam.CombineFn.maybe_from_callable(fn)
+        return self._through_runs(label, (pcoll,), lambda root: _CombineWriterFn(
+            root, self.partitions, self.spill_bytes, fn), _CombineReaderFn(fn))
+
+    def distinct(self, label: str, pcoll: beam.PCollection) -> beam.PCollection:
+        if not self.files:
+            return pcoll | label >> beam.Distinct()
+        keyed = pcoll | f"{label}Keys" >> beam.Map(lambda x: (x, None))
+        return (self.combine(label, keyed, _Only())
+                | f"{label}Only" >> beam.Map(lambda kv: kv[0]))
+
+    def count(self, label: str, pcoll: beam.PCollection) -> beam.PCollection:
+        """(key, value) -> (key, number of values)."""
+        if not self.files:
+            return pcoll | label >> beam.combiners.Count.PerKey()
+        return self.combine(label, pcoll, beam.combiners.CountCombineFn())
+
+    def _through_runs(self, label: str, pcolls: tuple[beam.PCollection, ...], writer: Any,
+                      reader: beam.DoFn) -> beam.PCollection:
+        root = FileSystems.join(self.root, label)
+        runs = [pc | f"{label}Spill{i}" >> beam.ParDo(writer(root))
+                for i, pc in enumerate(pcolls)]
+        if len(runs) > 1:
+            runs = [tuple(runs) | f"{label}Runs" >> beam.Flatten()]
+        return (runs[0] | f"{label}Barrier" >> beam.GroupByKey()
+                | f"{label}Merge" >> beam.ParDo(reader))
+
+
+RUNNER = Shuffle(None)  # the runner's own shuffle

@@ -1,0 +1,108 @@
+"""Groups and combines through sorted run files (pipeline.file_shuffle) against the runner's own
+GroupByKey and CombinePerKey, on real Beam pipelines."""
+
+from __future__ import annotations
+
+import glob
+import os
+import random
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.util import assert_that, equal_to
+
+from pipeline import file_shuffle
+from pipeline.file_shuffle import RUNNER, DamagedRun, GroupValues, Shuffle, _run_records
+from schemas import codec
+
+
+def _records(n: int, seed: int = 7) -> list[tuple]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        key = rng.choice([f"k{rng.randrange(50)}", (b"\x00\xff" * (i % 3), i % 4), i % 11])
+        out.append((key, (i, f"v{i}", None if i % 5 else b"\x00")))
+    out += [("hot", i) for i in range(300)]  # one key far larger than the others
+    return out
+
+
+@pytest.mark.parametrize("spill_bytes", [1 << 30, 2_000])
+def test_group_through_runs_matches_the_runners_group(tmp_path, spill_bytes):
+    records = _records(900)
+    files = Shuffle(str(tmp_path / "sh"), partitions=5, spill_bytes=spill_bytes)
+    want = {}
+    for k, v in records:
+        want.setdefault(k, []).append(v)
+    expected = sorted(((k, sorted(v, key=repr)) for k, v in want.items()), key=repr)
+
+    with beam.Pipeline() as p:
+        a = p | "A" >> beam.Create(records[:400], reshuffle=False)
+        b = p | "B" >> beam.Create(records[400:], reshuffle=False)
+        got = files.group("G", a, b) | beam.Map(lambda kv: (kv[0], sorted(kv[1], key=repr)))
+        assert_that(got, equal_to(expected))
+        runner = RUNNER.group("R", a, b) | beam.Map(lambda kv: (kv[0], sorted(kv[1], key=repr)))
+        assert_that(runner, equal_to(expected), label="runner")
+    runs = glob.glob(str(tmp_path / "sh" / "G" / "*.run"))
+    assert runs, "no run file was written"
+    if spill_bytes < 10_000:  # small buffers: several runs per partition, merged back
+        assert len(runs) > 5
+
+
+def test_values_of_one_key_come_in_one_order_whatever_the_bundling(tmp_path):
+    """Runs are sorted and merged in (key, value) order: however many runs a bundling made,
+    a key's values arrive in the order of their encodings."""
+    records = [("k", (i * 7919) % 1000) for i in range(1000)]
+    want = [sorted((v for _, v in records), key=codec.encode)]
+    for spill in (1 << 30, 500):
+        sh = Shuffle(str(tmp_path / f"s{spill}"), partitions=3, spill_bytes=spill)
+        with beam.Pipeline() as p:
+            got = sh.group("G", p | beam.Create(records)) | beam.Map(lambda kv: list(kv[1]))
+            assert_that(got, equal_to(want))
+
+
+def test_combine_count_and_distinct_match_the_runners(tmp_path):
+    records = [(f"k{i % 37}", i) for i in range(2000)] + [("hot", 5)] * 500
+    files = Shuffle(str(tmp_path / "sh"), partitions=4, spill_bytes=3_000)
+    with beam.Pipeline() as p:
+        pc = p | beam.Create(records)
+        for name, sh in (("files", files), ("runner", RUNNER)):
+            assert_that(sh.combine(f"Min{name}", pc, min),
+                        equal_to(sorted({k: min(v for kk, v in records if kk == k)
+                                         for k, _ in records}.items())), label=f"min{name}")
+            assert_that(sh.count(f"Count{name}", pc),
+                        equal_to([(k, sum(1 for kk, _ in records if kk == k))
+                                  for k in {k for k, _ in records}]), label=f"count{name}")
+            assert_that(sh.distinct(f"Distinct{name}", pc | f"Keys{name}" >> beam.Keys()),
+                        equal_to(sorted({k for k, _ in records})), label=f"distinct{name}")
+
+
+def test_a_hot_key_past_the_memory_bound_is_read_back_from_disk(monkeypatch):
+    monkeypatch.setattr(file_shuffle, "_IN_MEMORY", 10)
+    values = GroupValues((b"k", codec.encode(("v", i))) for i in range(35))
+    assert len(values._mem) == 10 and values._file is not None
+    for _ in range(2):  # any number of passes
+        assert list(values) == [("v", i) for i in range(35)]
+    values.close()
+
+
+def test_a_cut_run_file_is_a_clear_error(tmp_path):
+    sh = Shuffle(str(tmp_path / "sh"), partitions=1)
+    with beam.Pipeline() as p:
+        _ = sh.group("G", p | beam.Create([(i, "x" * 50) for i in range(20)]))
+    (run,) = glob.glob(str(tmp_path / "sh" / "G" / "*.run"))
+    assert len(list(_run_records(run))) == 20
+    with open(run, "r+b") as fh:
+        fh.truncate(os.path.getsize(run) - 3)
+    with pytest.raises(DamagedRun, match="cut short"):
+        list(_run_records(run))
+
+
+def test_auto_takes_files_on_a_local_runner_only(tmp_path):
+    cfg = {"shuffle": {"mode": "auto", "partitions": 8, "spill_mb": 4}}
+    local = Shuffle.of(cfg, str(tmp_path), local=True)
+    assert local.files and local.partitions == 8 and local.spill_bytes == 4 << 20
+    assert not Shuffle.of(cfg, str(tmp_path), local=False).files
+    assert Shuffle.of({"shuffle": {"mode": "files"}}, str(tmp_path), local=False).files
+    assert not Shuffle.of({"shuffle": {"mode": "runner"}}, str(tmp_path)).files
+    with pytest.raises(ValueError, match="shuffle.mode"):
+        Shuffle.of({"shuffle": {"mode": "disk"}}, str(tmp_path))
