@@ -212,7 +212,7 @@ def build_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str, local: bool
     if set(built_sources(cfg)) - {"interleaved"}:
         from pipeline.sources.pairs import add_pair_sources
 
-        shards, rejects, counts = add_pair_sources(p, cfg, out_dir, kept)
+        shards, rejects, counts = add_pair_sources(p, cfg, out_dir, kept, sh)
         parts["shards"] += shards
         parts["rejects"] += rejects
         parts["counts"] += counts

@@ -1,6 +1,7 @@
 """The same build on Beam's multi-process local runner (real worker processes, elements
 crossing process boundaries through the coders) gives byte-identical outputs to the
-in-process runner's."""
+in-process runner's; and groups made through run files (pipeline.file_shuffle) give the same
+outputs as the runner's own shuffle."""
 
 from __future__ import annotations
 
@@ -31,7 +32,17 @@ def test_multi_process_runner_writes_the_same_bytes(tmp_path):
                     "--no-progress"]
             assert main(argv + (["--", *beam_args] if beam_args else [])) == 0
             outs.append(_digests(out))
-    serial, parallel = outs
+        # The same build with the runner's own shuffle: only the config (and so the manifest
+        # naming it) differs.
+        cfg.write_text(cfg.read_text() + "shuffle:\n  mode: runner\n")
+        out = tmp_path / "runner_shuffle"
+        assert main(["build", str(cfg), "--input", *demo.warc_paths, "--output", str(out),
+                     "--no-progress"]) == 0
+        outs.append(_digests(out))
+    serial, parallel, runner_shuffle = outs
     assert any(p.startswith("shards/interleaved/") for p in serial)
     assert any(p.startswith("shards/alt_text/") for p in serial)
     assert serial == parallel
+    assert runner_shuffle["manifest.json"] != serial["manifest.json"]
+    assert {p: d for p, d in runner_shuffle.items() if p != "manifest.json"} == \
+        {p: d for p, d in serial.items() if p != "manifest.json"}

@@ -17,6 +17,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
+from pipeline.file_shuffle import RUNNER, Shuffle
 from pipeline.rejects import REJECTS, make_reject
 from pipeline.sources.common import caption_rules
 from pipeline.stages.image_dedup import reiterable
@@ -123,9 +124,9 @@ def _split_shared(item: tuple[str, Iterable[tuple[int, Any]]], limit: int) -> It
 class AltTextPairs(beam.PTransform):
     """Kept (Document, {member: jpeg}) -> `samples` ((key, {ext: bytes})) and `rejects`."""
 
-    def __init__(self, scfg: dict[str, Any]) -> None:
+    def __init__(self, scfg: dict[str, Any], shuffle: Shuffle = RUNNER) -> None:
         super().__init__()
-        self.scfg = scfg
+        self.scfg, self.sh = scfg, shuffle
 
     def expand(self, kept):
         cands = kept | "Candidates" >> beam.ParDo(CandidatesFn(self.scfg)).with_outputs(
@@ -135,18 +136,14 @@ class AltTextPairs(beam.PTransform):
             samples = cands.pairs | "Samples" >> beam.MapTuple(lambda _text, c: pair_sample(c))
             return {"samples": samples, REJECTS: cands[REJECTS]}
         # Images per text, combined before the shuffle; then one join by text.
-        counts = (
-            cands.pairs
-            | "TextImage" >> beam.Map(lambda kv: (kv[0], image_identity(kv[1]["node"])))
-            | "Distinct" >> beam.Distinct()
-            | "CountImages" >> beam.combiners.Count.PerKey()
-            | "TagCounts" >> beam.MapTuple(lambda text, n: (text, (_COUNT, n)))
-        )
+        sh = self.sh
+        pairs = sh.distinct("Distinct", cands.pairs | "TextImage" >> beam.Map(
+            lambda kv: (kv[0], image_identity(kv[1]["node"]))))
+        counts = (sh.count("CountImages", pairs)
+                  | "TagCounts" >> beam.MapTuple(lambda text, n: (text, (_COUNT, n))))
         out = (
-            (counts, cands.pairs | "TagCandidates" >> beam.MapTuple(
+            sh.group("ByText", counts, cands.pairs | "TagCandidates" >> beam.MapTuple(
                 lambda text, c: (text, (_CANDIDATE, c))))
-            | "CountsAndCandidates" >> beam.Flatten()
-            | "ByText" >> beam.GroupByKey()
             | "Samples" >> beam.FlatMap(_split_shared, limit).with_outputs(REJECTS, main="samples")
         )
         rejects = (cands[REJECTS], out[REJECTS]) | "AllRejects" >> beam.Flatten()

@@ -15,6 +15,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
+from pipeline.file_shuffle import RUNNER, Shuffle
 from pipeline.funnel import out_label
 from pipeline.label_counts import count_each
 from pipeline.outputs.shards import DEFAULT_BUCKETS_PER_INPUT, WriteShards
@@ -161,7 +162,7 @@ def read_pairs(p: beam.Pipeline, stage: str, scfg: dict[str, Any], media: str,
 
 
 def write_source(stage: str, samples: beam.PCollection, cfg: dict[str, Any], out_dir: str,
-                 counts: list[beam.PCollection]) -> beam.PCollection:
+                 counts: list[beam.PCollection], shuffle: Shuffle = RUNNER) -> beam.PCollection:
     """Samples -> shards/<stage>/*.tar; the funnel counts one per kept sample."""
     from pipeline.outputs.manifest import write_json
     from pipeline.outputs.summary import PairSummaryFn, pair_summary
@@ -174,4 +175,4 @@ def write_source(stage: str, samples: beam.PCollection, cfg: dict[str, Any], out
              lambda s, st=stage: write_json(out_dir, f"stats/summary-{st}.json", s)))
     return samples | f"{stage}_Shards" >> WriteShards(
         out_dir, stage, shard_cfg["max_samples"], shard_cfg["max_bytes"],
-        shard_cfg.get("buckets_per_input", DEFAULT_BUCKETS_PER_INPUT))
+        shard_cfg.get("buckets_per_input", DEFAULT_BUCKETS_PER_INPUT), shuffle=shuffle)

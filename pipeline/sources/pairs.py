@@ -8,6 +8,7 @@ from typing import Any
 
 import apache_beam as beam
 
+from pipeline.file_shuffle import RUNNER, Shuffle
 from pipeline.rejects import REJECTS
 from pipeline.sources.alt_text import AltTextPairs
 from pipeline.sources.common import read_pairs, source_config, write_source
@@ -19,13 +20,14 @@ log = logging.getLogger(__name__)
 
 
 def add_pair_sources(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
-                     kept_docs: beam.PCollection | None
+                     kept_docs: beam.PCollection | None, shuffle: Shuffle = RUNNER
                      ) -> tuple[list[beam.PCollection], list[beam.PCollection],
                                 list[beam.PCollection]]:
     """Build every pair source named in `cfg["sources"]`: (shards, rejects, counts) lists.
 
     `kept_docs` holds the interleaved source's kept (Document, {member: jpeg}) items; when it
-    is None (no interleaved input), alt_text is not built."""
+    is None (no interleaved input), alt_text is not built. `shuffle` makes the groups
+    (pipeline.file_shuffle)."""
     shards: list[beam.PCollection] = []
     rejects: list[beam.PCollection] = []
     counts: list[beam.PCollection] = []
@@ -34,10 +36,10 @@ def add_pair_sources(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
         log.warning("sources.alt_text: the interleaved source is not built, so neither is it")
     elif "alt_text" in sources:
         scfg = source_config(cfg, "alt_text")
-        out = kept_docs | "alt_text" >> AltTextPairs(scfg)
+        out = kept_docs | "alt_text" >> AltTextPairs(scfg, shuffle)
         rejects.append(out[REJECTS])
         samples = decontaminate_pairs("alt_text", out["samples"], cfg, rejects)
-        shards.append(write_source("alt_text", samples, cfg, out_dir, counts))
+        shards.append(write_source("alt_text", samples, cfg, out_dir, counts, shuffle))
     for name, transform in (("image_text", ImageTextPairs), ("video_text", VideoTextPairs)):
         if name not in sources:
             continue
@@ -46,5 +48,5 @@ def add_pair_sources(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
         out = items | name >> transform(scfg, cfg)
         rejects.append(out[REJECTS])
         samples = decontaminate_pairs(name, out["samples"], cfg, rejects)
-        shards.append(write_source(name, samples, cfg, out_dir, counts))
+        shards.append(write_source(name, samples, cfg, out_dir, counts, shuffle))
     return shards, rejects, counts

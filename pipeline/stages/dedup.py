@@ -20,8 +20,9 @@ on projections.
 Winners of exact groups come from ``CombinePerKey(min)``, which combines before the shuffle;
 groups that may be hot (one text shared by millions of soft-404 pages, one LSH bucket, one
 boilerplate paragraph) are only ever iterated, in at most two passes, never listed or sorted.
-The verdicts (document key -> what happens to it) meet the documents in one final join: a
-document's bytes cross a single shuffle in this stage.
+The verdicts (document key -> what happens to it) meet the documents in one final join, where
+a document is a reference to its parked bytes (``pipeline.outputs.spool``). Every group is
+made by the build's ``Shuffle`` (``pipeline.file_shuffle``): the runner's, or sorted run files.
 
 Metrics (namespace ``dedup``): ``near_rounds_used``, a distribution whose max is the last round
 that changed a label; ``near_label_changes``; ``near_unresolved``, documents kept because the
