@@ -119,7 +119,8 @@ def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
                       parts: dict[str, list], sh: Shuffle) -> beam.PCollection:
     """Inputs -> kept (Document, {member: jpeg}) items; adds to parts' rejects and counts."""
     src = cfg["sources"]["interleaved"]
-    read = p | "Read" >> ReadInputs(list(src["input"]), cfg, out_dir, flatten=False)
+    read = p | "Read" >> ReadInputs(list(src["input"]), cfg, out_dir, flatten=False,
+                                      shuffle=sh)
     imported, embedded, imported_files = _import_branch(read[CORPUS], cfg, out_dir, parts)
     # Records read, counted by the reader per input file: one side of the records identity.
     files = (read[FILES], imported_files) | "InputFiles" >> beam.Flatten()

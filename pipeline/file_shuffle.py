@@ -17,13 +17,14 @@ the corpus. Here a group is made the way an external sort makes one:
 A combine (``combine``) folds each key's values into an accumulator inside the bundle first,
 so a key written by a bundle takes one record, as Beam's combiner lifting does.
 
-Memory is a bundle's buffer plus, while a key is handed over, that key's values: past
-``_IN_MEMORY`` of them they wait in a temporary file, so a hot key (one soft-404 text on
-millions of pages) costs disk, not memory. Keys and values are ordered by their encoding
-(``schemas.codec``: equal values encode to equal bytes), so what a consumer sees never depends
-on bundling, on the number of workers or on a retried bundle (whose files are never named by
-an output that counts). The run files live in ``_work/shuffle`` and go with the rest of
-``_work/`` when the build ends.
+Memory is a bundle's buffer, one open reader per run of the partition being merged (a few
+dozen: runs per partition are bundles times spills) and, while a key is handed over, that
+key's values: past ``_IN_MEMORY`` of them they wait in a temporary file, so a hot key (one
+soft-404 text on millions of pages) costs disk, not memory. Keys and values are ordered by
+their encoding (``schemas.codec``: equal values encode to equal bytes), so what a consumer sees
+never depends on bundling, on the number of workers or on a retried bundle (whose files are
+never named by an output that counts). The run files live in ``_work/shuffle`` and go with
+the rest of ``_work/`` when the build ends.
 
 ``Shuffle`` picks the mechanism: ``files`` (above), ``runner`` (Beam's own GroupByKey and
 CombinePerKey, the better choice on a service with a managed shuffle), or ``auto``: files on

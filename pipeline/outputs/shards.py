@@ -6,7 +6,7 @@ hash of the sample key picks one of a fixed number of buckets (``shards.buckets_
 So:
 
 - no stage waits for a total over all samples (no global barrier): a group is written as
-  soon as its GroupByKey fires;
+  soon as it is complete;
 - a shard's name derives from its input, ``<source>-<input>-<hash8>-BBB-PPPPP.tar`` (input
   name made file-safe, a hash of the full input name, bucket, part), and its content from the
   samples alone: the same inputs give the same names and bytes on any runner and bundling;

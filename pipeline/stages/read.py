@@ -39,6 +39,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import TaggedOutput
 
 from pipeline import progress
+from pipeline.file_shuffle import RUNNER, Shuffle
 from pipeline.imports.formats import MMC4, OBELICS, corpus_format, input_format, parquet_footer
 from scrapers.warc_read import ReadStatus, WebRecord, classify_payload, iter_records, mime_type
 
@@ -395,13 +396,14 @@ class ReadInputs(beam.PTransform):
     that is neither an archive nor a URL list becomes one skipped record, not a failure."""
 
     def __init__(self, patterns: list[str], cfg: dict[str, Any], out_dir: str,
-                 flatten: bool = True) -> None:
-        """``flatten=False``: no "records", only the "branches" (see the end of expand)."""
+                 flatten: bool = True, shuffle: Shuffle = RUNNER) -> None:
+        """``flatten=False``: no "records", only the "branches" (see the end of expand).
+        ``shuffle`` makes the groups of URLs by host (pipeline.file_shuffle)."""
         super().__init__()
         self.patterns = patterns
         self.cfg = cfg
         self.out_dir = out_dir
-        self.flatten = flatten
+        self.flatten, self.sh = flatten, shuffle
 
     def expand(self, pbegin):
         max_bytes = self.cfg["extract"]["max_page_bytes"]
@@ -433,9 +435,8 @@ class ReadInputs(beam.PTransform):
         )
         list_files = lists.counts | "CountPerList" >> CountPerFile()
         fetched = (
-            lists.urls
-            | "ByHost" >> beam.Map(lambda u: (host_group(u), u))
-            | "GroupHosts" >> beam.GroupByKey()
+            self.sh.group("GroupHosts", lists.urls | "ByHost" >> beam.Map(
+                lambda u: (host_group(u), u)))
             | "FetchPages" >> beam.ParDo(FetchPagesFn(fetch_cfg, archive, max_bytes))
         )
         unknown_paths = files[2] | "UnknownPaths" >> beam.Map(lambda f: f[0])
