@@ -163,7 +163,7 @@ def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
                                         lambda s: ((fn.out_label("shard"), s[1].samples),)))
     per_doc = kept | "Summarize" >> beam.Map(doc_summary)
     summary = per_doc | "SummaryCombine" >> beam.CombineGlobally(SummaryFn())
-    top = per_doc | "TopDomains" >> TopDomains()
+    top = per_doc | "TopDomains" >> TopDomains(shuffle=sh)
     _ = summary | "WriteSummary" >> beam.Map(
         lambda s, t: write_json(out_dir, "stats/summary-interleaved.json",
                                 with_top_domains(s, t)),
@@ -221,7 +221,7 @@ def build_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str, local: bool
     # Each stage's rejects are counted and parked where they are made: no Flatten of rows.
     rejects = tuple(parts["rejects"])
     reject_files = rejects | "WriteRejects" >> WriteRejects(
-        out_dir, cfg["shards"].get("reject_buckets", REJECT_BUCKETS))
+        out_dir, cfg["shards"].get("reject_buckets", REJECT_BUCKETS), sh)
     parts["counts"] += [count_labels(r, f"L_rejects{i}", _reject_counts)
                         for i, r in enumerate(rejects)]
 

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.file_shuffle import RUNNER, Shuffle
 from pipeline.outputs.atomic import atomic_output
 from pipeline.outputs.shards import stable_bucket
 from pipeline.outputs.spool import SpoolReader, SpoolRef, park_batches, unbatched
@@ -114,11 +115,12 @@ class WriteRejects(beam.PTransform):
     rejects nor the group per file carries the rows: a runner that buffers them holds one
     reference per batch."""
 
-    def __init__(self, out_dir: str, buckets: int = REJECT_BUCKETS) -> None:
+    def __init__(self, out_dir: str, buckets: int = REJECT_BUCKETS,
+                 shuffle: Shuffle = RUNNER) -> None:
         super().__init__()
         if not 1 <= buckets <= 999:
             raise ValueError("shards.reject_buckets must be within [1, 999]")
-        self.out_dir, self.buckets = out_dir, buckets
+        self.out_dir, self.buckets, self.sh = out_dir, buckets, shuffle
 
     def expand(self, rejects):
         out_dir, n = self.out_dir, self.buckets
@@ -138,9 +140,4 @@ class WriteRejects(beam.PTransform):
             return rel
 
         parked = [park_batches(s, f"Park{i}", out_dir, file_of) for i, s in enumerate(streams)]
-        return (
-            tuple(parked)
-            | "Batches" >> beam.Flatten(pipeline=streams[0].pipeline)
-            | "Group" >> beam.GroupByKey()
-            | "Write" >> beam.Map(write)
-        )
+        return self.sh.group("Group", *parked) | "Write" >> beam.Map(write)

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import apache_beam as beam
 
+from pipeline.file_shuffle import RUNNER, Shuffle
 from schemas import Document
 
 
@@ -75,17 +76,14 @@ class TopDomains(beam.PTransform):
     """doc_summary tuples -> one list of the TOP_DOMAINS (host, documents), most first.
     Hosts are summed per key across workers first, so no worker holds every host."""
 
-    def __init__(self, n: int = TOP_DOMAINS) -> None:
+    def __init__(self, n: int = TOP_DOMAINS, shuffle: Shuffle = RUNNER) -> None:
         super().__init__()
-        self.n = n
+        self.n, self.sh = n, shuffle
 
     def expand(self, summaries):
-        return (
-            summaries
-            | "Host" >> beam.Map(lambda s: (s[3], 1))
-            | "PerHost" >> beam.CombinePerKey(sum)
-            | "Top" >> beam.combiners.Top.Of(self.n, key=_rank)
-        )
+        hosts = summaries | "Host" >> beam.Map(lambda s: (s[3], 1))
+        return (self.sh.combine("PerHost", hosts, sum)
+                | "Top" >> beam.combiners.Top.Of(self.n, key=_rank))
 
 
 def with_top_domains(summary: dict, top: list[tuple[str, int]]) -> dict:
