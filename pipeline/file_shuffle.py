@@ -261,7 +261,8 @@ class Shuffle:
         return self.root is not None
 
     def group(self, label: str, *pcolls: beam.PCollection) -> beam.PCollection:
-        """Streams of (key, value) -> (key, iterable of every value with that key)."""
+        """Streams of (key, value) -> (key, iterable of every value with that key). Pass
+        streams made in different stages separately, not flattened (see ``combine``)."""
         if not self.files:
             flat = pcolls[0] if len(pcolls) == 1 else (
                 pcolls | f"{label}Flatten" >> beam.Flatten())
@@ -269,12 +270,19 @@ class Shuffle:
         return self._through_runs(label, pcolls, lambda root: _GroupWriterFn(
             root, self.partitions, self.spill_bytes), _GroupReaderFn())
 
-    def combine(self, label: str, pcoll: beam.PCollection, fn: Any) -> beam.PCollection:
-        """(key, value) -> (key, ``fn`` over the key's values): a CombinePerKey."""
+    def combine(self, label: str, pcolls: beam.PCollection | tuple[beam.PCollection, ...],
+                fn: Any) -> beam.PCollection:
+        """(key, value) streams -> (key, ``fn`` over the key's values): a CombinePerKey.
+
+        Several streams are written to runs each where it is made: a Flatten of streams made
+        in different stages would be held whole by the local runner."""
+        pcolls = pcolls if isinstance(pcolls, tuple) else (pcolls,)
         if not self.files:
-            return pcoll | label >> beam.CombinePerKey(fn)
+            flat = pcolls[0] if len(pcolls) == 1 else (
+                pcolls | f"{label}Flatten" >> beam.Flatten())
+            return flat | label >> beam.CombinePerKey(fn)
         fn = beam.CombineFn.maybe_from_callable(fn)
-        return self._through_runs(label, (pcoll,), lambda root: _CombineWriterFn(
+        return self._through_runs(label, pcolls, lambda root: _CombineWriterFn(
             root, self.partitions, self.spill_bytes, fn), _CombineReaderFn(fn))
 
     def distinct(self, label: str, pcoll: beam.PCollection) -> beam.PCollection:

@@ -167,15 +167,18 @@ _HEAD, _MEMBER = 0, 1
 
 def _lazy_join(label: str, sh: Shuffle, heads, members, head_type: type | None = None):
     """(key, head) and (key, member) streams -> (key, iterable of values) from one
-    group. Unlike CoGroupByKey, which builds lists, the values stay an iterable that the
-    consumer reads in at most two passes (Beam's grouped values may be iterated again), so a
-    key with millions of members never sits in memory. With ``head_type`` heads are told
-    from members by their type; otherwise each value is tagged (tag, value)."""
+    group; ``members`` may be a tuple of streams (made in different stages, so never
+    flattened: see ``Shuffle.group``). Unlike CoGroupByKey, which builds lists, the values
+    stay an iterable that the consumer reads in at most two passes (Beam's grouped values may
+    be iterated again), so a key with millions of members never sits in memory. With
+    ``head_type`` heads are told from members by their type; otherwise each value is tagged
+    (tag, value)."""
+    members = members if isinstance(members, tuple) else (members,)
     if head_type is None:
         heads = heads | f"{label}TagHead" >> beam.Map(lambda kv: (kv[0], (_HEAD, kv[1])))
-        members = members | f"{label}TagMember" >> beam.Map(
-            lambda kv: (kv[0], (_MEMBER, kv[1])))
-    return sh.group(label, heads, members)
+        members = tuple(m | f"{label}TagMember{i}" >> beam.Map(
+            lambda kv: (kv[0], (_MEMBER, kv[1]))) for i, m in enumerate(members))
+    return sh.group(label, heads, *members)
 
 
 def _head_of(values: Iterable[Any], head_type: type | None = None) -> Any:
@@ -425,16 +428,15 @@ def _near_losers(sigs, ncfg: dict[str, Any], sh: Shuffle):
                              | "NearCandidates" >> beam.FlatMap(_bucket_candidates, BUCKET_HEADS))
     heads = sh.distinct("NearHeadsUnique",
                         candidates | "NearHeadMarks" >> beam.Map(lambda c: (c[1], None)))
-    wanted = (candidates, heads) | "NearWanted" >> beam.Flatten()
-    sent = (_lazy_join("NearSigs", sh, sigs, wanted, bytes)
+    sent = (_lazy_join("NearSigs", sh, sigs, (candidates, heads), bytes)
             | "NearSend" >> beam.ParDo(_SendSignatureFn()).with_outputs("own", main="sent"))
     edges = (_lazy_join("NearCheck", sh, sent.own, sent.sent, bytes)
              | "NearVerify" >> beam.ParDo(_VerifyFn(ncfg["threshold"])))
-    adjacency = (edges, edges | "NearBack" >> beam.Map(lambda e: (e[1], e[0]))) \
-        | "NearAdjacency" >> beam.Flatten()
+    # Both directions of each edge; two streams, never flattened (see Shuffle.group).
+    adjacency = (edges, edges | "NearBack" >> beam.Map(lambda e: (e[1], e[0])))
     # Round 0: each node's label is the smallest of itself and its neighbours.
-    labels = sh.combine("NearLabel0", adjacency | "NearSelf" >> beam.FlatMap(
-        lambda e: [(e[0], e[1]), (e[0], e[0])]), min)
+    labels = sh.combine("NearLabel0", tuple(a | f"NearSelf{i}" >> beam.FlatMap(
+        lambda e: [(e[0], e[1]), (e[0], e[0])]) for i, a in enumerate(adjacency)), min)
     rounds = ncfg["rounds"]
     for i in range(1, rounds + 1):
         pushed = (_lazy_join(f"NearSpread{i}", sh, labels, adjacency)

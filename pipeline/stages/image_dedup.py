@@ -144,10 +144,11 @@ class DuplicateImages(beam.PTransform):
         def scope(occ: Occurrence) -> str:
             return "" if across else occ[2]
 
-        occs = outcomes | "DupOccurrences" >> beam.FlatMap(occurrences)
+        occs = [outcomes | "DupOccurrences" >> beam.FlatMap(occurrences)]
         marks = []
         if icfg["exact"]:
-            with_sha = occs | "DupHasSha" >> beam.Partition(lambda o, _: 0 if o[3] else 1, 2)
+            with_sha = occs[0] | "DupHasSha" >> beam.Partition(
+                lambda o, _: 0 if o[3] else 1, 2)
             exact = (
                 sh.group("DupSha", with_sha[0]
                          | "DupShaKey" >> beam.Map(lambda o: ((scope(o), o[3]), o)))
@@ -155,12 +156,14 @@ class DuplicateImages(beam.PTransform):
                     _NEXT, main="marks")
             )
             marks.append(exact.marks)
-            occs = (exact[_NEXT], with_sha[1]) | "DupShaSurvivors" >> beam.Flatten()
+            # Survivors of two stages, kept apart (see Shuffle.group).
+            occs = [exact[_NEXT], with_sha[1]]
         if icfg["perceptual"]:
+            keyed = [o | f"DupHasPhash{i}" >> beam.Filter(lambda o: o[4] >= 0)
+                     | f"DupPhashKey{i}" >> beam.Map(lambda o: ((scope(o), o[4]), o))
+                     for i, o in enumerate(occs)]
             equal = (
-                sh.group("DupPhash", occs
-                         | "DupHasPhash" >> beam.Filter(lambda o: o[4] >= 0)
-                         | "DupPhashKey" >> beam.Map(lambda o: ((scope(o), o[4]), o)))
+                sh.group("DupPhash", *keyed)
                 | "DupPhashMarks" >> beam.FlatMap(first_marks, PERCEPTUAL_FILTER).with_outputs(
                     _NEXT, main="marks")
             )
@@ -172,8 +175,7 @@ class DuplicateImages(beam.PTransform):
             )
         if not marks:
             return outcomes | "DupNone" >> beam.FlatMap(lambda _: ())
-        all_marks = marks | "DupAllMarks" >> beam.Flatten()
         return (
-            sh.combine("DupFirstMark", all_marks, min)  # a few marks per image at most
+            sh.combine("DupFirstMark", tuple(marks), min)  # a few marks per image at most
             | "DupByDoc" >> beam.MapTuple(lambda at, m: (at[0], (at[1], m[0], m[2], m[3])))
         )

@@ -560,9 +560,7 @@ class ResolveImages(beam.PTransform):
 
         # One combine gives each URL its document count and one stored payload.
         facts = sh.combine("UrlFacts", (docs | "DocumentUrls" >> beam.FlatMap(document_urls),
-                                        *stored)
-                           | "UrlsAndPayloads" >> beam.Flatten(pipeline=docs.pipeline),
-                           UrlFacts())
+                                        *stored), UrlFacts())
         # 0: used by no document; 1: used by more than the limit; 2: to resolve.
         by_use = facts | "ByUse" >> beam.Partition(
             lambda kv, _: 0 if not kv[1][0] else 1 if limit and kv[1][0] > limit else 2, 3)
@@ -572,10 +570,11 @@ class ResolveImages(beam.PTransform):
         triaged = by_use[2] | "Triage" >> beam.ParDo(triage).with_outputs(_FETCH, main="done")
         fetched = (sh.group("ByHost", triaged[_FETCH])
                    | "FetchByHost" >> beam.ParDo(FetchHostFn(cfg, shared, self.store_dir)))
-        by_url = (too_common, triaged.done, fetched) | "UrlOutcomes" >> beam.Flatten()
+        # Outcomes come from three stages: each is tagged and grouped where it is made.
+        by_url = [pc | f"TagOutcomes{i}" >> beam.Map(lambda kv: (kv[0], (_OUTCOME, kv[1])))
+                  for i, pc in enumerate((too_common, triaged.done, fetched))]
         outcomes = sh.group(
-            "ByImageUrl",
-            by_url | "TagOutcomes" >> beam.Map(lambda kv: (kv[0], (_OUTCOME, kv[1]))),
+            "ByImageUrl", *by_url,
             docs | "ImageRequests" >> beam.FlatMap(image_requests)
             | "TagRequests" >> beam.Map(lambda kv: (kv[0], (_REQUEST, kv[1])))
         ) | "FanOut" >> beam.FlatMap(fan_out)
