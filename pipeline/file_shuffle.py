@@ -40,14 +40,14 @@ import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
 from operator import itemgetter
-from typing import Any
+from typing import IO, Any
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
+from pipeline.bundles import at_bundle_end
 from pipeline.config import SHUFFLE_MODES
 from pipeline.outputs.image_store import WORK_DIR
 from schemas import codec
@@ -58,6 +58,7 @@ _HEAD = struct.Struct(">II")
 _RECORD_OVERHEAD = 120  # bytes of Python objects around each buffered record
 _IN_MEMORY = 20_000  # values of one key held in memory while it is handed over
 _WRITE_CHUNK = 4096  # records joined per write
+PARTITIONS, SPILL_MB = 16, 8  # defaults of shuffle.partitions and shuffle.spill_mb
 
 
 class DamagedRun(ValueError):
@@ -95,14 +96,12 @@ class _RunWriterFn(beam.DoFn):
             path = FileSystems.join(self.root, f"{uuid.uuid4().hex}-{part:05d}.run")
             with FileSystems.create(path, _MIME, CompressionTypes.UNCOMPRESSED) as fh:
                 for i in range(0, len(records), _WRITE_CHUNK):
-                    fh.write(b"".join(_HEAD.pack(len(k), len(v)) + k + v
-                                      for k, v in records[i: i + _WRITE_CHUNK]))
+                    fh.write(b"".join(_record(k, v) for k, v in records[i: i + _WRITE_CHUNK]))
             yield part, path
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
-        window = GlobalWindow()
         for out in self._flush():
-            yield WindowedValue(out, window.max_timestamp(), (window,))
+            yield at_bundle_end(out)
 
 
 class _GroupWriterFn(_RunWriterFn):
@@ -142,20 +141,29 @@ class _CombineWriterFn(_RunWriterFn):
         return self._parts
 
 
+def _record(key: bytes, value: bytes) -> bytes:
+    """One record as run files (and a hot key's overflow file) hold it."""
+    return _HEAD.pack(len(key), len(value)) + key + value
+
+
+def _records_of(fh: IO[bytes], name: str) -> Iterator[tuple[bytes, bytes]]:
+    while True:
+        head = fh.read(_HEAD.size)
+        if not head:
+            return
+        body = b""
+        if len(head) == _HEAD.size:
+            klen, vlen = _HEAD.unpack(head)
+            body = fh.read(klen + vlen)
+        if len(head) < _HEAD.size or len(body) < klen + vlen:
+            raise DamagedRun(f"{name} is cut short; remove the build's {WORK_DIR}/ folder "
+                             "and rerun")
+        yield body[:klen], body[klen:]
+
+
 def _run_records(path: str) -> Iterator[tuple[bytes, bytes]]:
     with FileSystems.open(path, _MIME, CompressionTypes.UNCOMPRESSED) as fh:
-        while True:
-            head = fh.read(_HEAD.size)
-            if not head:
-                return
-            body = b""
-            if len(head) == _HEAD.size:
-                klen, vlen = _HEAD.unpack(head)
-                body = fh.read(klen + vlen)
-            if len(head) < _HEAD.size or len(body) < klen + vlen:
-                raise DamagedRun(f"{path} is cut short; remove the build's {WORK_DIR}/ folder "
-                                 "and rerun")
-            yield body[:klen], body[klen:]
+        yield from _records_of(fh, path)
 
 
 def _merged(paths: Iterable[str]) -> Iterator[tuple[bytes, Iterator[tuple[bytes, bytes]]]]:
@@ -177,15 +185,15 @@ class GroupValues:
                 continue
             if self._file is None:
                 self._file = tempfile.TemporaryFile()
-            self._file.write(_HEAD.pack(len(value), 0) + value)
+            self._file.write(_record(b"", value))
 
     def __iter__(self) -> Iterator[Any]:
         for value in self._mem:
             yield codec.decode(value)
         if self._file is not None:
             self._file.seek(0)
-            while head := self._file.read(_HEAD.size):
-                yield codec.decode(self._file.read(_HEAD.unpack(head)[0]))
+            for _, value in _records_of(self._file, "a hot key's overflow file"):
+                yield codec.decode(value)
 
     def __reduce__(self) -> tuple[Any, tuple[list[Any]]]:
         return list, (list(self),)  # crossing a stage boundary: plain values
@@ -238,23 +246,23 @@ class Shuffle:
     """How the build makes its groups: through run files under ``root`` (``files``) or
     through the runner's shuffle (``root`` None). Used while the graph is built."""
 
-    def __init__(self, root: str | None, partitions: int = 16,
-                 spill_bytes: int = 8 << 20) -> None:
+    def __init__(self, root: str | None, partitions: int = PARTITIONS,
+                 spill_bytes: int = SPILL_MB << 20) -> None:
         self.root, self.partitions, self.spill_bytes = root, partitions, spill_bytes
 
     @classmethod
-    def of(cls, cfg: dict[str, Any], out_dir: str | None, local: bool = True) -> Shuffle:
+    def of(cls, cfg: dict[str, Any], out_dir: str, local: bool = True) -> Shuffle:
         """The shuffle ``cfg["shuffle"]`` asks for; ``auto`` takes files on a local runner."""
         scfg = cfg.get("shuffle", {})
         mode = scfg.get("mode", "auto")
         if mode not in SHUFFLE_MODES:
             raise ValueError(f"shuffle.mode must be one of {', '.join(SHUFFLE_MODES)}, "
                              f"got {mode!r}")
-        files = mode == "files" or (mode == "auto" and local)
-        if not files or out_dir is None:
-            return cls(None)
-        return cls(FileSystems.join(out_dir, SHUFFLE_DIR), int(scfg.get("partitions", 16)),
-                   int(scfg.get("spill_mb", 8)) << 20)
+        if mode == "runner" or (mode == "auto" and not local):
+            return RUNNER
+        return cls(FileSystems.join(out_dir, SHUFFLE_DIR),
+                   int(scfg.get("partitions", PARTITIONS)),
+                   int(scfg.get("spill_mb", SPILL_MB)) << 20)
 
     @property
     def files(self) -> bool:
@@ -264,9 +272,7 @@ class Shuffle:
         """Streams of (key, value) -> (key, iterable of every value with that key). Pass
         streams made in different stages separately, not flattened (see ``combine``)."""
         if not self.files:
-            flat = pcolls[0] if len(pcolls) == 1 else (
-                pcolls | f"{label}Flatten" >> beam.Flatten())
-            return flat | f"{label}Group" >> beam.GroupByKey()
+            return _flat(label, pcolls) | f"{label}Group" >> beam.GroupByKey()
         return self._through_runs(label, pcolls, lambda root: _GroupWriterFn(
             root, self.partitions, self.spill_bytes), _GroupReaderFn())
 
@@ -278,9 +284,7 @@ class Shuffle:
         in different stages would be held whole by the local runner."""
         pcolls = pcolls if isinstance(pcolls, tuple) else (pcolls,)
         if not self.files:
-            flat = pcolls[0] if len(pcolls) == 1 else (
-                pcolls | f"{label}Flatten" >> beam.Flatten())
-            return flat | label >> beam.CombinePerKey(fn)
+            return _flat(label, pcolls) | label >> beam.CombinePerKey(fn)
         fn = beam.CombineFn.maybe_from_callable(fn)
         return self._through_runs(label, pcolls, lambda root: _CombineWriterFn(
             root, self.partitions, self.spill_bytes, fn), _CombineReaderFn(fn))
@@ -301,12 +305,22 @@ class Shuffle:
     def _through_runs(self, label: str, pcolls: tuple[beam.PCollection, ...], writer: Any,
                       reader: beam.DoFn) -> beam.PCollection:
         root = FileSystems.join(self.root, label)
-        runs = [pc | f"{label}Spill{i}" >> beam.ParDo(writer(root))
-                for i, pc in enumerate(pcolls)]
-        if len(runs) > 1:
-            runs = [tuple(runs) | f"{label}Runs" >> beam.Flatten()]
-        return (runs[0] | f"{label}Barrier" >> beam.GroupByKey()
+        runs = tuple(pc | f"{label}Spill{i}" >> beam.ParDo(writer(root))
+                     for i, pc in enumerate(pcolls))
+        return (_flat(f"{label}Runs", runs) | f"{label}Barrier" >> beam.GroupByKey()
                 | f"{label}Merge" >> beam.ParDo(reader))
+
+
+def _flat(label: str, pcolls: tuple[beam.PCollection, ...]) -> beam.PCollection:
+    """One stream, or the Flatten of several (labelled ``<label>Flatten``)."""
+    if len(pcolls) == 1:
+        return pcolls[0]
+    return pcolls | f"{label}Flatten" >> beam.Flatten()
+
+
+def marked(pcoll: beam.PCollection, label: str, marker: Any) -> beam.PCollection:
+    """(key, value) -> (key, (marker, value)): streams sharing one group told apart."""
+    return pcoll | label >> beam.MapTuple(lambda key, value: (key, (marker, value)))
 
 
 RUNNER = Shuffle(None)  # the runner's own shuffle

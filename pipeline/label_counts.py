@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
+
+from pipeline.bundles import at_bundle_end
 
 Label = tuple[str, ...]
 Counts = Iterable[tuple[Label, int]]
@@ -33,9 +34,8 @@ class _CountLabelsFn(beam.DoFn):
             counts[label] += n
 
     def finish_bundle(self) -> Iterable[WindowedValue]:
-        window = GlobalWindow()
         for label, n in self._counts.items():  # zeros too: a stage that ran says so
-            yield WindowedValue((label, n), window.max_timestamp(), (window,))
+            yield at_bundle_end((label, n))
 
 
 def count_labels(pcoll: beam.PCollection, name: str,

@@ -28,9 +28,9 @@ from typing import Any, BinaryIO
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
+from pipeline.bundles import at_bundle_end
 from pipeline.outputs.image_store import WORK_DIR
 from schemas import Document, codec
 
@@ -198,10 +198,8 @@ class _ParkBatchesFn(_SpoolingFn):
             yield key, self.spool.put(batch)
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
-        window = GlobalWindow()
         for key, batch in self.pending.items():
-            yield WindowedValue((key, self.spool.put(batch)), window.max_timestamp(),
-                                (window,))
+            yield at_bundle_end((key, self.spool.put(batch)))
         self.pending = {}
         self.spool.close()
 

@@ -17,7 +17,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
-from pipeline.file_shuffle import RUNNER, Shuffle
+from pipeline.file_shuffle import RUNNER, Shuffle, marked
 from pipeline.rejects import REJECTS, make_reject
 from pipeline.sources.common import caption_rules
 from pipeline.stages.image_dedup import reiterable
@@ -139,11 +139,9 @@ class AltTextPairs(beam.PTransform):
         sh = self.sh
         pairs = sh.distinct("Distinct", cands.pairs | "TextImage" >> beam.Map(
             lambda kv: (kv[0], image_identity(kv[1]["node"]))))
-        counts = (sh.count("CountImages", pairs)
-                  | "TagCounts" >> beam.MapTuple(lambda text, n: (text, (_COUNT, n))))
+        counts = marked(sh.count("CountImages", pairs), "TagCounts", _COUNT)
         out = (
-            sh.group("ByText", counts, cands.pairs | "TagCandidates" >> beam.MapTuple(
-                lambda text, c: (text, (_CANDIDATE, c))))
+            sh.group("ByText", counts, marked(cands.pairs, "TagCandidates", _CANDIDATE))
             | "Samples" >> beam.FlatMap(_split_shared, limit).with_outputs(REJECTS, main="samples")
         )
         rejects = (cands[REJECTS], out[REJECTS]) | "AllRejects" >> beam.Flatten()

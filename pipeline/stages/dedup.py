@@ -44,7 +44,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
-from pipeline.file_shuffle import RUNNER, Shuffle
+from pipeline.file_shuffle import RUNNER, Shuffle, marked
 from pipeline.outputs.spool import ReadingFn, SpoolRef, park
 from pipeline.rejects import REJECTS, excerpt
 from pipeline.stages.images import normalize_url
@@ -175,9 +175,8 @@ def _lazy_join(label: str, sh: Shuffle, heads, members, head_type: type | None =
     (tag, value)."""
     members = members if isinstance(members, tuple) else (members,)
     if head_type is None:
-        heads = heads | f"{label}TagHead" >> beam.Map(lambda kv: (kv[0], (_HEAD, kv[1])))
-        members = tuple(m | f"{label}TagMember{i}" >> beam.Map(
-            lambda kv: (kv[0], (_MEMBER, kv[1]))) for i, m in enumerate(members))
+        heads = marked(heads, f"{label}TagHead", _HEAD)
+        members = tuple(marked(m, f"{label}TagMember{i}", _MEMBER) for i, m in enumerate(members))
     return sh.group(label, heads, *members)
 
 
@@ -202,17 +201,13 @@ def _members_of(values: Iterable[Any], head_type: type | None = None) -> Iterato
             yield value
 
 
-_IN, _OUT = True, False  # markers of a document still in the running / dropped by near dedup
+# Markers of a document still in the running / dropped by near dedup. Groups keyed by document
+# tell their streams apart by a value's type or marker, so they need no tagging pass.
+_IN, _OUT = True, False
 
 
 def _marker(pcoll, label: str, value: bool):
     return pcoll | label >> beam.Map(lambda kv, v: (kv[0], v), value)
-
-
-def _group(label: str, sh: Shuffle, *pcolls):
-    """Streams keyed alike, grouped in one group: values tell their stream by their type
-    or marker, so no tagging pass is needed (these groups hold one document's records)."""
-    return sh.group(label, *pcolls)
 
 
 # --- exact duplicates -----------------------------------------------------------------------
@@ -488,8 +483,7 @@ def _paragraph_verdicts(para, gate, near_out, pcfg: dict[str, Any], sh: Shuffle)
     if gate is None and near_out is None:
         members = para | "ParaKeys" >> beam.FlatMap(_split_keys)
     else:
-        members = (_group("ParaGate", sh, para,
-                          *(g for g in (gate, near_out) if g is not None))
+        members = (sh.group("ParaGate", para, *(g for g in (gate, near_out) if g is not None))
                    | "ParaKeys" >> beam.FlatMap(_running, gate is not None))
     counts = (sh.count("ParaCount", members)
               | "ParaRepeated" >> beam.Filter(lambda kv: kv[1] >= min_docs))
@@ -616,7 +610,7 @@ class Deduplicate(beam.PTransform):
         if on["near"]:
             sigs = proj.sig
             if gate is not None:
-                sigs = _group("NearGate", self.sh, sigs, gate) | "NearRunning" >> beam.FlatMap(
+                sigs = self.sh.group("NearGate", sigs, gate) | "NearRunning" >> beam.FlatMap(
                     _survivor_sigs)
             losers = _near_losers(sigs, dcfg["near"], self.sh)
             verdicts.append(losers | "NearVerdicts" >> beam.Map(
@@ -629,7 +623,7 @@ class Deduplicate(beam.PTransform):
             keyed = docs | "DedupKeyDocs" >> beam.Map(lambda d: (d.key, d))
         else:
             keyed = park(docs, "DedupPark", self.work_dir)
-        out = (_group("DedupApply", self.sh, keyed, *verdicts)
+        out = (self.sh.group("DedupApply", keyed, *verdicts)
                | "DedupApplied" >> beam.ParDo(_ApplyFn(pcfg["min_chars"], tag_only))
                .with_outputs(REJECTS, main="docs"))
         return out.docs, out[REJECTS]

@@ -36,7 +36,7 @@ from apache_beam.utils.shared import Shared
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline import progress
-from pipeline.file_shuffle import RUNNER, Shuffle
+from pipeline.file_shuffle import RUNNER, Shuffle, marked
 from pipeline.imports.embedded import EmbeddedImage
 from pipeline.outputs.spool import ReadingFn, SpoolRef, park
 from pipeline.rejects import REJECTS, excerpt
@@ -571,28 +571,22 @@ class ResolveImages(beam.PTransform):
         fetched = (sh.group("ByHost", triaged[_FETCH])
                    | "FetchByHost" >> beam.ParDo(FetchHostFn(cfg, shared, self.store_dir)))
         # Outcomes come from three stages: each is tagged and grouped where it is made.
-        by_url = [pc | f"TagOutcomes{i}" >> beam.Map(lambda kv: (kv[0], (_OUTCOME, kv[1])))
+        by_url = [marked(pc, f"TagOutcomes{i}", _OUTCOME)
                   for i, pc in enumerate((too_common, triaged.done, fetched))]
-        outcomes = sh.group(
-            "ByImageUrl", *by_url,
-            docs | "ImageRequests" >> beam.FlatMap(image_requests)
-            | "TagRequests" >> beam.Map(lambda kv: (kv[0], (_REQUEST, kv[1])))
-        ) | "FanOut" >> beam.FlatMap(fan_out)
+        requests = marked(docs | "ImageRequests" >> beam.FlatMap(image_requests), "TagRequests",
+                       _REQUEST)
+        outcomes = sh.group("ByImageUrl", *by_url, requests) | "FanOut" >> beam.FlatMap(fan_out)
         if self.work_dir is None:
             keyed_docs = docs | "KeyDocs" >> beam.Map(lambda d: (d.key, d))
         else:
             keyed_docs = park(docs, "ParkDocs", self.work_dir)
-        groups = [_tagged(keyed_docs, "Doc", _DOC), _tagged(outcomes, "Img", _IMG)]
+        groups = [marked(keyed_docs, "TagDoc", _DOC), marked(outcomes, "TagImg", _IMG)]
         icfg = cfg["dedup"]["images"]
         if icfg["enabled"] and (icfg["exact"] or icfg["perceptual"]):
-            groups.append(_tagged(outcomes | "DedupImages" >> DuplicateImages(icfg, sh),
-                                  "Dup", _DUP))
+            groups.append(marked(outcomes | "DedupImages" >> DuplicateImages(icfg, sh),
+                              "TagDup", _DUP))
         return (
             sh.group("ByDocument", *groups)
             | "Assemble" >> beam.ParDo(AssembleFn(cfg["images"], tag_only)).with_outputs(
                 REJECTS, main="kept")
         )
-
-
-def _tagged(pcoll: beam.PCollection, name: str, tag: int) -> beam.PCollection:
-    return pcoll | f"Tag{name}" >> beam.MapTuple(lambda key, value: (key, (tag, value)))
