@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from pipeline.config import ConfigError, config_hash, load_config
-from pipeline.outputs.image_store import WORK_DIR
+from pipeline.outputs.image_store import IMAGES_DIR, WORK_DIR
 
 LOCAL_RUNNER = "FnApiRunner"  # in-process and offline-safe (the default runner may fetch Prism)
 
@@ -48,36 +48,57 @@ def prepare_output(out_dir: str, chash: str, overwrite: bool) -> None:
             raise ConfigError(f"{out_dir} holds a build with another config; "
                               "use --overwrite or another --output")
     # A killed run's spool and run files are never referenced again (pipeline.outputs.spool,
-    # pipeline.file_shuffle).
-    stale = [m.path for m in _list(out_dir) if TMP_MARK in m.path
-             or f"/{SPOOL_DIR}/" in m.path or f"/{SHUFFLE_DIR}/" in m.path]
-    if overwrite:
-        stale = [m.path for m in _list(out_dir)]
+    # pipeline.file_shuffle); its parked images are, by content, and stay for the rerun.
+    listed = _list(out_dir)
+    stale = [m.path for m in listed if overwrite or TMP_MARK in m.path]
     if stale:
         FileSystems.delete(stale)
+    if overwrite:
+        delete_tree(FileSystems.join(out_dir, WORK_DIR))
+    else:
+        for sub in (SPOOL_DIR, SHUFFLE_DIR):
+            delete_tree(FileSystems.join(out_dir, sub))
 
 
 def _list(out_dir: str):
+    """The outputs a build writes by name (not the work folder: that holds a file per parked
+    image and is never listed whole)."""
     from apache_beam.io.filesystems import FileSystems
 
     found = []
-    for sub in ("shards/**", "rejects/*", "stats/*", "manifest.json*", f"{WORK_DIR}/**"):
+    for sub in ("shards/**", "rejects/*", "stats/*", "manifest.json*"):
         for res in FileSystems.match([FileSystems.join(out_dir, sub)]):
             found.extend(res.metadata_list)
     return found
 
 
-def remove_work(out_dir: str) -> None:
-    """The images parked between the image stage and the shards are in the shards now."""
+def delete_tree(path: str) -> None:
+    """Delete a folder and all under it without holding a listing of all of it: the local
+    filesystem removes the tree; an object store deletes the prefix (GCS pages through it)."""
+    import shutil
+
     from apache_beam.io.filesystems import FileSystems
+    from apache_beam.io.localfilesystem import LocalFileSystem
+
+    if isinstance(FileSystems.get_filesystem(path), LocalFileSystem):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        FileSystems.delete([path.rstrip("/") + "/"])
+
+
+def remove_work(out_dir: str) -> None:
+    """The images parked between the image stage and the shards are in the shards now.
+
+    One folder of parked images at a time (``pipeline.outputs.image_store`` spreads them over
+    256), so a store that lists a prefix before deleting it (S3) lists a 256th of them."""
+    from apache_beam.io.filesystems import FileSystems
+    from apache_beam.io.localfilesystem import LocalFileSystem
 
     work = FileSystems.join(out_dir, WORK_DIR)
-    parked = [m.path for res in FileSystems.match([FileSystems.join(work, "**")])
-              for m in res.metadata_list]
-    if parked:
-        FileSystems.delete(parked)
-    if FileSystems.exists(work):  # the local filesystem keeps the emptied folders
-        FileSystems.delete([work])
+    if not isinstance(FileSystems.get_filesystem(work), LocalFileSystem):
+        for i in range(256):
+            delete_tree(FileSystems.join(out_dir, IMAGES_DIR, f"{i:02x}"))
+    delete_tree(work)
 
 
 def remove_unlisted(out_dir: str, manifest: dict[str, Any]) -> None:

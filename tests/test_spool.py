@@ -24,7 +24,7 @@ from pipeline.outputs.spool import (
     park,
     park_batches,
     unbatched,
-    unpark,
+    unpark_batches,
 )
 from pipeline.outputs.tar import read_samples
 from schemas import Document, ImageNode, Reject, TextNode
@@ -74,17 +74,34 @@ def test_a_damaged_or_missing_spool_names_its_file(tmp_path):
         SpoolReader().read(ref)
 
 
-def test_park_then_group_then_unpark_keeps_every_document(tmp_path):
+class _ReadBack(beam.DoFn):
+    def process(self, item):
+        reader = SpoolReader()
+        try:
+            yield reader.read(item[1])
+        finally:
+            reader.close()
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_park_then_group_then_read_back_keeps_every_document(tmp_path, batched):
     docs = [_doc(i) for i in range(300)]
     out = tmp_path / "got.json"
     with beam.Pipeline() as p:
-        refs = park(p | beam.Create(docs), "Park", str(tmp_path))
-        _ = (unpark(refs | beam.Reshuffle(), "Unpark")
+        created = p | beam.Create(docs)
+        if batched:  # as before the Flatten of the build's branches: 7 documents a reference
+            refs = park_batches(created, "Park", str(tmp_path), lambda d: 0, 7)
+            back = unpark_batches(refs | beam.Reshuffle(), "Unpark")
+        else:  # as before dedup's and the image stage's joins: one reference a document
+            refs = park(created, "Park", str(tmp_path))
+            back = refs | beam.Reshuffle() | beam.ParDo(_ReadBack())
+        _ = (back
              | beam.Map(lambda d: json.dumps(d.to_dict(), sort_keys=True))
              | beam.combiners.ToList()
-             | beam.Map(lambda rows: out.write_text(json.dumps(sorted(rows)))))
-    want = sorted(json.dumps(d.to_dict(), sort_keys=True) for d in docs)
-    assert json.loads(out.read_text()) == want
+             | beam.Map(lambda rows: out.write_text(json.dumps(rows))))
+    # every document once: none lost, none read twice
+    assert sorted(json.loads(out.read_text())) == sorted(
+        json.dumps(d.to_dict(), sort_keys=True) for d in docs)
     assert glob.glob(str(tmp_path / SPOOL_DIR / "*.spool"))
 
 

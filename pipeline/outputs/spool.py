@@ -152,19 +152,9 @@ class _ParkFn(_SpoolingFn):
         yield doc.key, self.spool.put(doc)
 
 
-class _UnparkFn(ReadingFn):
-    def process(self, item: tuple[str, SpoolRef]) -> Iterator[Document]:
-        yield self.spool.read(item[1])
-
-
 def park(docs: beam.PCollection, name: str, out_dir: str) -> beam.PCollection:
     """Documents -> (key, SpoolRef), parked under ``out_dir``'s work folder."""
     return docs | name >> beam.ParDo(_ParkFn(spool_root(out_dir)))
-
-
-def unpark(refs: beam.PCollection, name: str) -> beam.PCollection:
-    """(key, SpoolRef) -> the documents read back."""
-    return refs | name >> beam.ParDo(_UnparkFn())
 
 
 class ParkMembersFn(_SpoolingFn):
@@ -179,11 +169,12 @@ class ParkMembersFn(_SpoolingFn):
 
 
 class _ParkBatchesFn(_SpoolingFn):
-    """Values -> (key, SpoolRef of a list of up to BATCH values with that key), per bundle."""
+    """Values -> (key, SpoolRef of a list of up to ``batch`` values with that key), per
+    bundle."""
 
-    def __init__(self, root: str, key_of: Callable[[Any], Any]) -> None:
+    def __init__(self, root: str, key_of: Callable[[Any], Any], batch: int) -> None:
         super().__init__(root)
-        self.key_of = key_of
+        self.key_of, self.batch = key_of, batch
 
     def start_bundle(self) -> None:
         super().start_bundle()
@@ -193,7 +184,7 @@ class _ParkBatchesFn(_SpoolingFn):
         key = self.key_of(value)
         batch = self.pending.setdefault(key, [])
         batch.append(value)
-        if len(batch) >= BATCH:
+        if len(batch) >= self.batch:
             del self.pending[key]
             yield key, self.spool.put(batch)
 
@@ -205,9 +196,19 @@ class _ParkBatchesFn(_SpoolingFn):
 
 
 def park_batches(values: beam.PCollection, name: str, out_dir: str,
-                 key_of: Callable[[Any], Any]) -> beam.PCollection:
+                 key_of: Callable[[Any], Any], batch: int = BATCH) -> beam.PCollection:
     """Values -> (key, SpoolRef) of batches of values sharing ``key_of(value)``."""
-    return values | name >> beam.ParDo(_ParkBatchesFn(spool_root(out_dir), key_of))
+    return values | name >> beam.ParDo(_ParkBatchesFn(spool_root(out_dir), key_of, batch))
+
+
+class _UnparkBatchesFn(ReadingFn):
+    def process(self, item: tuple[Any, SpoolRef]) -> Iterator[Any]:
+        yield from self.spool.read(item[1])
+
+
+def unpark_batches(refs: beam.PCollection, name: str) -> beam.PCollection:
+    """(key, SpoolRef of a batch) -> the batches' values read back, one at a time."""
+    return refs | name >> beam.ParDo(_UnparkBatchesFn())
 
 
 def unbatched(refs: Iterable[SpoolRef], spool: SpoolReader) -> Iterator[Any]:
