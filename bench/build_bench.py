@@ -28,12 +28,28 @@ def _serve(pages: int, seed: int, tmp: str, q) -> None:
         time.sleep(3600)
 
 
+def cpu_split(cpu: float, pages: int, counts: dict[str, int]) -> dict[str, float]:
+    """A build's CPU split into the image path (decode, resize, hash, statistics, encode, as
+    timed by the image stage on its threads) and the rest, per page. In-process builds only:
+    worker processes keep their own counts."""
+    from pipeline import progress
+
+    image_cpu = counts.get(progress.IMAGE_PATH_CPU_US, 0) / 1e6
+    calls = counts.get(progress.IMAGE_PATH_CALLS, 0)
+    return {
+        "image_path_cpu_s": round(image_cpu, 2), "image_path_calls": calls,
+        "image_path_images_per_cpu_s": round(calls / image_cpu, 1) if image_cpu else 0.0,
+        "cpu_ms_per_page_outside_images": round((cpu - image_cpu) / max(pages, 1) * 1000, 2),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", type=int, default=400)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=1, help="local runner processes")
     a = ap.parse_args()
+    from pipeline import progress
     from pipeline.config import load_config
     from pipeline.run import run_build
 
@@ -63,6 +79,7 @@ def main() -> None:
         cpu += c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime
     t = funnel["totals"]
     pages = t["html_records"]
+    split = cpu_split(cpu, pages, progress.snapshot()) if a.workers == 1 else {}
     image_stage = next(s for s in funnel["stages"] if s["stage"] == "image")
     # images decoded or fetched: not those the extractor skipped by rule (logos, pixels...)
     images = t["images_stored"] + sum(n for r, n in image_stage["rejected_by_reason"].items()
@@ -76,12 +93,17 @@ def main() -> None:
         "documents_per_cpu_s": round(t["documents"] / cpu, 1),
         "images_per_s": round(images / wall, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        **split,
     }
     print(f"build: {pages} pages -> {t['documents']} documents, {t['images_stored']} images "
           f"stored of {images} checked, in {wall:.1f}s wall / {cpu:.1f}s CPU")
     print(f"  pages/s {result['pages_per_s']}  pages per CPU-s {result['pages_per_cpu_s']}  "
           f"documents per CPU-s {result['documents_per_cpu_s']}  images/s {result['images_per_s']}"
           f"  peak RSS {result['peak_rss_mb']} MB")
+    if split:
+        print(f"  image path: {split['image_path_images_per_cpu_s']} images per CPU-s of its "
+              f"own ({split['image_path_cpu_s']} s); outside it "
+              f"{split['cpu_ms_per_page_outside_images']} ms CPU a page")
     print(json.dumps(result))
 
 

@@ -9,7 +9,8 @@ host, written once to ``WORKDIR/warcs/chunk-0000k.warc.gz`` and reused by every 
 reads the first N / chunk files). Generation runs before the clock starts. Every build runs in
 a fresh child process with fetching off (every image is in the WARCs), so the figures are the
 build's alone: CPU seconds, peak resident memory of the child, documents and checked images
-per CPU-second. Memory per size is the quantity to watch: it should stay flat as the corpus
+per CPU-second, and (one worker) the image path's own rate and the CPU a page costs outside
+it (``build_bench.cpu_split``). Memory per size is the quantity to watch: it should stay flat as the corpus
 grows, as a worker of a distributed runner would hold it.
 """
 
@@ -24,6 +25,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from build_bench import cpu_split  # noqa: E402  (bench/ is this script's folder)
 
 
 def chunk_path(workdir: str, k: int) -> str:
@@ -51,6 +53,7 @@ def ensure_chunks(workdir: str, n_chunks: int, pages: int, procs: int) -> list[s
 
 
 def _build(paths: list[str], out: str, workers: int, q) -> None:
+    from pipeline import progress
     from pipeline.config import load_config
     from pipeline.run import run_build
 
@@ -63,7 +66,7 @@ def _build(paths: list[str], out: str, workers: int, q) -> None:
     t0 = time.perf_counter()
     funnel = run_build(cfg, out, beam_args, progress=False, overwrite=True)
     q.put((time.perf_counter() - t0, funnel["totals"],
-           {s["stage"]: s for s in funnel["stages"]}))
+           {s["stage"]: s for s in funnel["stages"]}, progress.snapshot()))
 
 
 def measure(paths: list[str], out: str, workers: int) -> dict:
@@ -73,7 +76,7 @@ def measure(paths: list[str], out: str, workers: int) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     child = ctx.Process(target=_build, args=(paths, out, workers, q))
     child.start()
-    wall, totals, stages = q.get()
+    wall, totals, stages, counts = q.get()
     child.join()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
@@ -90,6 +93,7 @@ def measure(paths: list[str], out: str, workers: int) -> dict:
         "images_per_cpu_s": round(checked / cpu, 1),
         # ru_maxrss of children: the largest child so far, so sizes run smallest first
         "peak_rss_mb": round(after.ru_maxrss / 1024, 1),
+        **(cpu_split(cpu, totals["html_records"], counts) if workers == 1 else {}),
     }
 
 
@@ -116,10 +120,12 @@ def main() -> None:
         rows.append(res)
         print(json.dumps(res), flush=True)
     print(f"\n{'pages':>9} {'docs':>8} {'images':>8} {'cpu s':>8} {'docs/cpu-s':>11} "
-          f"{'imgs/cpu-s':>11} {'peak MB':>9} {'vs first':>9}")
-    for r in rows:
+          f"{'imgs/cpu-s':>11} {'path img/s':>11} {'ms/page':>8} {'peak MB':>9} {'vs first':>9}")
+    for r in rows:  # path img/s: the image path's own rate; ms/page: CPU outside it
         print(f"{r['pages']:>9} {r['documents']:>8} {r['images_stored']:>8} {r['cpu_s']:>8} "
               f"{r['documents_per_cpu_s']:>11} {r['images_per_cpu_s']:>11} "
+              f"{r.get('image_path_images_per_cpu_s', '-'):>11} "
+              f"{r.get('cpu_ms_per_page_outside_images', '-'):>8} "
               f"{r['peak_rss_mb']:>9} {r['peak_rss_mb'] / rows[0]['peak_rss_mb']:>8.2f}x")
 
 

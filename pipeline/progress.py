@@ -17,6 +17,9 @@ _lock = threading.Lock()
 _counts: dict[str, int] = {}
 _metrics: dict[str, object] = {}
 
+# The image path's own CPU (decode, resize, hash, statistics, encode; thread time in µs) and
+# its calls: the benches split a build's CPU into the image path and the rest with them.
+IMAGE_PATH_CPU_US, IMAGE_PATH_CALLS = "image_path_cpu_us", "image_path_calls"
 SHOWN = ("records_read", "documents_extracted", "images_resolved", "images_fetched",
          "documents_kept")
 
