@@ -96,7 +96,7 @@ class _RunWriterFn(beam.DoFn):
             path = FileSystems.join(self.root, f"{uuid.uuid4().hex}-{part:05d}.run")
             with FileSystems.create(path, _MIME, CompressionTypes.UNCOMPRESSED) as fh:
                 for i in range(0, len(records), _WRITE_CHUNK):
-                    fh.write(b"".join(_record(k, v) for k, v in records[i: i + _WRITE_CHUNK]))
+                    fh.write(b"".join(record(k, v) for k, v in records[i: i + _WRITE_CHUNK]))
             yield part, path
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
@@ -141,12 +141,14 @@ class _CombineWriterFn(_RunWriterFn):
         return self._parts
 
 
-def _record(key: bytes, value: bytes) -> bytes:
-    """One record as run files (and a hot key's overflow file) hold it."""
+def record(key: bytes, value: bytes) -> bytes:
+    """One record as run files hold it (and a hot key's overflow file, and the sorted runs of
+    a reject file)."""
     return _HEAD.pack(len(key), len(value)) + key + value
 
 
-def _records_of(fh: IO[bytes], name: str) -> Iterator[tuple[bytes, bytes]]:
+def records_of(fh: IO[bytes], name: str) -> Iterator[tuple[bytes, bytes]]:
+    """The (key, value) records of ``fh`` in file order; a cut record raises DamagedRun."""
     while True:
         head = fh.read(_HEAD.size)
         if not head:
@@ -163,7 +165,7 @@ def _records_of(fh: IO[bytes], name: str) -> Iterator[tuple[bytes, bytes]]:
 
 def _run_records(path: str) -> Iterator[tuple[bytes, bytes]]:
     with FileSystems.open(path, _MIME, CompressionTypes.UNCOMPRESSED) as fh:
-        yield from _records_of(fh, path)
+        yield from records_of(fh, path)
 
 
 def _merged(paths: Iterable[str]) -> Iterator[tuple[bytes, Iterator[tuple[bytes, bytes]]]]:
@@ -185,14 +187,14 @@ class GroupValues:
                 continue
             if self._file is None:
                 self._file = tempfile.TemporaryFile()
-            self._file.write(_record(b"", value))
+            self._file.write(record(b"", value))
 
     def __iter__(self) -> Iterator[Any]:
         for value in self._mem:
             yield codec.decode(value)
         if self._file is not None:
             self._file.seek(0)
-            for _, value in _records_of(self._file, "a hot key's overflow file"):
+            for _, value in records_of(self._file, "a hot key's overflow file"):
                 yield codec.decode(value)
 
     def __reduce__(self) -> tuple[Any, tuple[list[Any]]]:

@@ -158,6 +158,19 @@ def test_reject_files_stream_row_groups_in_an_order_of_their_own(tmp_path, monke
     assert {r["value"] for r in table} == {r.value for r in rows}
 
 
+def test_a_reject_file_sorted_in_many_runs_is_the_file_sorted_in_one(tmp_path, monkeypatch):
+    rows = [Reject(f"f.warc.gz@{i % 23}", "image", "image_check/v1", "too_small", float(i),
+                   f"http://x/{i % 11}", "") for i in range(60)]
+    rows += rows[:5]  # identical rows stay, side by side
+    assert write_reject_file(str(tmp_path / "one.parquet"), rows) == 65
+    monkeypatch.setattr(reject_files, "RUN_ROWS", 4)  # 17 runs merged
+    assert write_reject_file(str(tmp_path / "runs.parquet"), rows[::-1]) == 65
+    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "runs.parquet").read_bytes()
+    got = pq.ParquetFile(tmp_path / "runs.parquet").read().to_pylist()
+    assert sorted((r["source"], r["value"]) for r in got) == sorted(
+        (r.source, r.value) for r in rows)
+
+
 def test_reject_files_are_per_stage_and_bucket(tmp_path):
     rows = [Reject(f"s{i}", stage, "f/v1", "r") for i in range(20) for stage in ("read", "image")]
     with beam.Pipeline("FnApiRunner") as p:

@@ -2,21 +2,22 @@
 
 No global count: a reject goes to ``rejects/rejects-<stage>-BBB.parquet``, its bucket a hash
 of its source among a fixed number per stage (``REJECT_BUCKETS``, or the config's
-``shards.reject_buckets``). Each file is written streaming: rows are spooled to local disk
-with a 28-byte index entry each (a digest of the row, offset, length), the index is sorted
-by digest so the row order depends only on the rows, and the rows are read back into a
-ParquetWriter in row groups of ``ROW_GROUP`` rows. Memory holds the index and one row group,
-never the file.
+``shards.reject_buckets``). Each file is written streaming, in the order of its rows' digests
+(so the order depends only on the rows): an external sort whose runs of ``RUN_ROWS`` rows are
+sorted in memory, written to local temporary files and merged into a ParquetWriter in row
+groups of ``ROW_GROUP`` rows. Memory holds one run and one row group, never the file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import pickle
 import re
-import struct
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from typing import IO
 
 import apache_beam as beam
@@ -24,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.file_shuffle import RUNNER, Shuffle
+from pipeline.file_shuffle import RUNNER, Shuffle, record, records_of
 from pipeline.outputs.atomic import atomic_output
 from pipeline.outputs.shards import stable_bucket
 from pipeline.outputs.spool import SpoolReader, SpoolRef, park_batches, unbatched
@@ -56,28 +57,40 @@ def reject_file_token(path: str) -> str | None:
     return m.group(1) if m else None
 
 
-_ENTRY = struct.Struct(">16sQI")  # row digest, spool offset, row length: 28 bytes a row
+RUN_ROWS = ROW_GROUP  # rows sorted in memory at once: as many as one row group holds
 
 
-def _spool(rows: Iterable[Reject], spool: IO[bytes]) -> list[bytes]:
-    """Append the rows to ``spool``; return the packed index sorted by row digest."""
-    index = []
+def _sorted_blobs(rows: Iterable[Reject], stack: ExitStack) -> Iterator[bytes]:
+    """The rows pickled, in the order of their digests, so the file's row order depends only
+    on its rows. Sorted RUN_ROWS at a time into temporary runs that are then merged: memory
+    holds one run, not the file's rows (a file of a corpus-scale build has millions)."""
+    runs: list[IO[bytes]] = []
+    buf: list[tuple[bytes, bytes]] = []
     for r in rows:
         blob = pickle.dumps(tuple(getattr(r, f) for f in _FIELDS), protocol=4)
-        digest = hashlib.blake2b(blob, digest_size=16).digest()
-        index.append(_ENTRY.pack(digest, spool.tell(), len(blob)))
-        spool.write(blob)
-    index.sort()
-    return index
+        buf.append((hashlib.blake2b(blob, digest_size=16).digest(), blob))
+        if len(buf) >= RUN_ROWS:
+            runs.append(_write_run(buf, stack))
+            buf = []
+    if not runs:
+        buf.sort()
+        return (blob for _, blob in buf)
+    if buf:
+        runs.append(_write_run(buf, stack))
+    merged = heapq.merge(*(records_of(fh, "a reject file's sorted run") for fh in runs))
+    return (blob for _, blob in merged)
 
 
-def _batches(index: list[bytes], spool: IO[bytes]) -> Iterator[pa.RecordBatch]:
-    for start in range(0, len(index), ROW_GROUP):
-        rows = []
-        for entry in index[start:start + ROW_GROUP]:
-            _, offset, size = _ENTRY.unpack(entry)
-            spool.seek(offset)
-            rows.append(pickle.loads(spool.read(size)))
+def _write_run(buf: list[tuple[bytes, bytes]], stack: ExitStack) -> IO[bytes]:
+    buf.sort()
+    fh = stack.enter_context(tempfile.TemporaryFile(prefix="m3w-rejects-"))
+    fh.write(b"".join(record(digest, blob) for digest, blob in buf))
+    fh.seek(0)
+    return fh
+
+
+def _batches(blobs: Iterator[bytes]) -> Iterator[pa.RecordBatch]:
+    while rows := [pickle.loads(b) for b in itertools.islice(blobs, ROW_GROUP)]:
         cols = [_column([row[i] for row in rows], REJECT_SCHEMA.field(i).type)
                 for i in range(len(_FIELDS))]
         yield pa.RecordBatch.from_arrays(cols, schema=REJECT_SCHEMA)
@@ -94,17 +107,19 @@ def _column(values: list, typ: pa.DataType) -> pa.Array:
 
 def write_reject_file(path: str, rows: Iterable[Reject]) -> int:
     """Stream ``rows`` into one parquet file at ``path``; returns the row count."""
-    with tempfile.TemporaryFile(prefix="m3w-rejects-") as spool:
-        index = _spool(rows, spool)
+    written = 0
+    with ExitStack() as stack:
+        blobs = _sorted_blobs(rows, stack)
         with atomic_output(path) as fh:
             writer = pq.ParquetWriter(pa.PythonFile(fh, mode="w"), REJECT_SCHEMA,
                                       compression="zstd")
             try:
-                for batch in _batches(index, spool):
+                for batch in _batches(blobs):
                     writer.write_batch(batch, row_group_size=ROW_GROUP)
+                    written += batch.num_rows
             finally:
                 writer.close()
-    return len(index)
+    return written
 
 
 class WriteRejects(beam.PTransform):
