@@ -115,6 +115,7 @@ LIMITS: tuple[tuple[str, float | None, float | None], ...] = (
     ("shards.reject_buckets", 1, 999),
     ("shuffle.partitions", 1, 65536),
     ("shuffle.spill_mb", 1, 65536),
+    ("shuffle.max_open_runs", 2, 65536),
     ("errors.max_error_rate", 0.0, 1.0),
     ("*", 0, None),
 )

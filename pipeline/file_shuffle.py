@@ -17,8 +17,9 @@ the corpus. Here a group is made the way an external sort makes one:
 A combine (``combine``) folds each key's values into an accumulator inside the bundle first,
 so a key written by a bundle takes one record, as Beam's combiner lifting does.
 
-Memory is a bundle's buffer, one open reader per run of the partition being merged (a few
-dozen: runs per partition are bundles times spills) and, while a key is handed over, that
+Memory is a bundle's buffer, one open reader per run of the partition being merged (runs per
+partition are bundles times spills; past ``max_open_runs`` they are merged in passes first,
+so a merge never holds more readers than that) and, while a key is handed over, that
 key's values: past ``_IN_MEMORY`` of them they wait in a temporary file, so a hot key (one
 soft-404 text on millions of pages) costs disk, not memory. Keys and values are ordered by
 their encoding (``schemas.codec``: equal values encode to equal bytes), so what a consumer sees
@@ -33,6 +34,7 @@ the local runner, the runner's shuffle elsewhere.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import itertools
 import struct
@@ -49,6 +51,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline.bundles import at_bundle_end
 from pipeline.config import SHUFFLE_MODES
+from pipeline.outputs.atomic import atomic_output
 from pipeline.outputs.image_store import WORK_DIR
 from schemas import codec
 
@@ -59,6 +62,7 @@ _RECORD_OVERHEAD = 120  # bytes of Python objects around each buffered record
 _IN_MEMORY = 20_000  # values of one key held in memory while it is handed over
 _WRITE_CHUNK = 4096  # records joined per write
 PARTITIONS, SPILL_MB = 16, 8  # defaults of shuffle.partitions and shuffle.spill_mb
+MAX_OPEN_RUNS = 64  # default of shuffle.max_open_runs
 
 
 class DamagedRun(ValueError):
@@ -168,10 +172,29 @@ def _run_records(path: str) -> Iterator[tuple[bytes, bytes]]:
         yield from records_of(fh, path)
 
 
-def _merged(paths: Iterable[str]) -> Iterator[tuple[bytes, Iterator[tuple[bytes, bytes]]]]:
-    """Every record of a partition's runs in (key, value) order, grouped by key."""
-    merged = heapq.merge(*(_run_records(p) for p in sorted(paths)))
+def _merged(paths: Iterable[str], max_open: int
+            ) -> Iterator[tuple[bytes, Iterator[tuple[bytes, bytes]]]]:
+    """Every record of a partition's runs in (key, value) order, grouped by key. More than
+    ``max_open`` runs are first merged in passes, ``max_open`` at a time, into runs beside
+    them: a reader per run is what a merge holds (a read buffer each on an object store)."""
+    runs = sorted(paths)
+    while len(runs) > max_open:
+        runs = [_merge_into_run(runs[i: i + max_open]) for i in range(0, len(runs), max_open)]
+    merged = heapq.merge(*(_run_records(p) for p in runs))
     return itertools.groupby(merged, key=itemgetter(0))
+
+
+def _merge_into_run(paths: list[str]) -> str:
+    """One run holding every record of ``paths``, named after them: a retried merge writes
+    the same file from the same inputs, which stay until ``_work/`` goes."""
+    folder, first = paths[0].rsplit("/", 1)
+    name = hashlib.blake2b("\n".join(paths).encode(), digest_size=16).hexdigest()
+    out = f"{folder}/merged-{name}-{first.rsplit('-', 1)[-1]}"  # keeps "<partition>.run"
+    merged = heapq.merge(*(_run_records(p) for p in paths))
+    with atomic_output(out, durable=False) as fh:
+        while chunk := list(itertools.islice(merged, _WRITE_CHUNK)):
+            fh.write(b"".join(record(k, v) for k, v in chunk))
+    return out
 
 
 class GroupValues:
@@ -207,8 +230,11 @@ class GroupValues:
 
 
 class _GroupReaderFn(beam.DoFn):
+    def __init__(self, max_open: int) -> None:
+        self.max_open = max_open
+
     def process(self, item: tuple[int, Iterable[str]]) -> Iterator[tuple[Any, GroupValues]]:
-        for key, records in _merged(item[1]):
+        for key, records in _merged(item[1], self.max_open):
             values = GroupValues(records)
             try:
                 yield codec.decode(key), values
@@ -217,11 +243,11 @@ class _GroupReaderFn(beam.DoFn):
 
 
 class _CombineReaderFn(beam.DoFn):
-    def __init__(self, fn: beam.CombineFn) -> None:
-        self.fn = fn
+    def __init__(self, fn: beam.CombineFn, max_open: int) -> None:
+        self.fn, self.max_open = fn, max_open
 
     def process(self, item: tuple[int, Iterable[str]]) -> Iterator[tuple[Any, Any]]:
-        for key, records in _merged(item[1]):
+        for key, records in _merged(item[1], self.max_open):
             acc = self.fn.merge_accumulators(codec.decode(v) for _, v in records)
             yield codec.decode(key), self.fn.extract_output(acc)
 
@@ -249,8 +275,9 @@ class Shuffle:
     through the runner's shuffle (``root`` None). Used while the graph is built."""
 
     def __init__(self, root: str | None, partitions: int = PARTITIONS,
-                 spill_bytes: int = SPILL_MB << 20) -> None:
+                 spill_bytes: int = SPILL_MB << 20, max_open_runs: int = MAX_OPEN_RUNS) -> None:
         self.root, self.partitions, self.spill_bytes = root, partitions, spill_bytes
+        self.max_open_runs = max_open_runs
 
     @classmethod
     def of(cls, cfg: dict[str, Any], out_dir: str, local: bool = True) -> Shuffle:
@@ -264,7 +291,8 @@ class Shuffle:
             return RUNNER
         return cls(FileSystems.join(out_dir, SHUFFLE_DIR),
                    int(scfg.get("partitions", PARTITIONS)),
-                   int(scfg.get("spill_mb", SPILL_MB)) << 20)
+                   int(scfg.get("spill_mb", SPILL_MB)) << 20,
+                   int(scfg.get("max_open_runs", MAX_OPEN_RUNS)))
 
     @property
     def files(self) -> bool:
@@ -276,7 +304,7 @@ class Shuffle:
         if not self.files:
             return _flat(label, pcolls) | f"{label}Group" >> beam.GroupByKey()
         return self._through_runs(label, pcolls, lambda root: _GroupWriterFn(
-            root, self.partitions, self.spill_bytes), _GroupReaderFn())
+            root, self.partitions, self.spill_bytes), _GroupReaderFn(self.max_open_runs))
 
     def combine(self, label: str, pcolls: beam.PCollection | tuple[beam.PCollection, ...],
                 fn: Any) -> beam.PCollection:
@@ -289,7 +317,7 @@ class Shuffle:
             return _flat(label, pcolls) | label >> beam.CombinePerKey(fn)
         fn = beam.CombineFn.maybe_from_callable(fn)
         return self._through_runs(label, pcolls, lambda root: _CombineWriterFn(
-            root, self.partitions, self.spill_bytes, fn), _CombineReaderFn(fn))
+            root, self.partitions, self.spill_bytes, fn), _CombineReaderFn(fn, self.max_open_runs))
 
     def distinct(self, label: str, pcoll: beam.PCollection) -> beam.PCollection:
         if not self.files:

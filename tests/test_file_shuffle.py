@@ -60,6 +60,30 @@ def test_values_of_one_key_come_in_one_order_whatever_the_bundling(tmp_path):
             assert_that(got, equal_to(want))
 
 
+def test_more_runs_than_a_merge_may_open_are_merged_in_passes(tmp_path):
+    """Hundreds of runs per partition, at most 3 open at once: the same groups, values in the
+    same order, and combines, as one merge of every run gives."""
+    records = _records(600)
+    results = {}
+    for max_open in (3, 10_000):
+        sh = Shuffle(str(tmp_path / f"o{max_open}"), partitions=2, spill_bytes=600,
+                     max_open_runs=max_open)
+        out = tmp_path / f"o{max_open}.txt"
+        with beam.Pipeline() as p:
+            pc = p | beam.Create(records)
+            groups = sh.group("G", pc) | beam.Map(lambda kv: repr((kv[0], list(kv[1]))))
+            counts = sh.count("C", pc) | beam.Map(repr)
+            _ = ((groups, counts) | beam.Flatten() | beam.combiners.ToList()
+                 | beam.Map(lambda rows, out=out: out.write_text("\n".join(sorted(rows)))))
+        results[max_open] = out.read_text()
+        runs = glob.glob(str(tmp_path / f"o{max_open}" / "G" / "*.run"))
+        merged = [r for r in runs if os.path.basename(r).startswith("merged-")]
+        assert bool(merged) == (max_open == 3)
+        assert len(runs) - len(merged) > 2 * 3 * 3  # enough runs for two passes
+    assert results[3] == results[10_000]
+    assert len(results[3].splitlines()) == 2 * len({repr(k) for k, _ in records})
+
+
 def test_combine_count_and_distinct_match_the_runners(tmp_path):
     records = [(f"k{i % 37}", i) for i in range(2000)] + [("hot", 5)] * 500
     files = Shuffle(str(tmp_path / "sh"), partitions=4, spill_bytes=3_000)
