@@ -10,8 +10,8 @@ reads the first N / chunk files). Generation runs before the clock starts. Every
 a fresh child process with fetching off (every image is in the WARCs), so the figures are the
 build's alone: CPU seconds, peak resident memory of the child, documents and checked images
 per CPU-second, and (one worker) the image path's own rate and the CPU a page costs outside
-it (``build_bench.cpu_split``). Memory per size is the quantity to watch: it should stay flat as the corpus
-grows, as a worker of a distributed runner would hold it.
+it (``build_bench.cpu_split``). Memory per size is the quantity to watch: it should stay flat
+as the corpus grows, as a worker of a distributed runner would hold it.
 """
 
 from __future__ import annotations
