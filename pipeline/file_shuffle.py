@@ -99,8 +99,7 @@ class _RunWriterFn(beam.DoFn):
             records.sort()
             path = FileSystems.join(self.root, f"{uuid.uuid4().hex}-{part:05d}.run")
             with FileSystems.create(path, _MIME, CompressionTypes.UNCOMPRESSED) as fh:
-                for i in range(0, len(records), _WRITE_CHUNK):
-                    fh.write(b"".join(record(k, v) for k, v in records[i: i + _WRITE_CHUNK]))
+                write_records(fh, records)
             yield part, path
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
@@ -151,6 +150,13 @@ def record(key: bytes, value: bytes) -> bytes:
     return _HEAD.pack(len(key), len(value)) + key + value
 
 
+def write_records(fh: IO[bytes], records: Iterable[tuple[bytes, bytes]]) -> None:
+    """Append (key, value) records to ``fh``, ``_WRITE_CHUNK`` of them per write."""
+    it = iter(records)
+    while chunk := list(itertools.islice(it, _WRITE_CHUNK)):
+        fh.write(b"".join(record(k, v) for k, v in chunk))
+
+
 def records_of(fh: IO[bytes], name: str) -> Iterator[tuple[bytes, bytes]]:
     """The (key, value) records of ``fh`` in file order; a cut record raises DamagedRun."""
     while True:
@@ -192,8 +198,7 @@ def _merge_into_run(paths: list[str]) -> str:
     out = f"{folder}/merged-{name}-{first.rsplit('-', 1)[-1]}"  # keeps "<partition>.run"
     merged = heapq.merge(*(_run_records(p) for p in paths))
     with atomic_output(out, durable=False) as fh:
-        while chunk := list(itertools.islice(merged, _WRITE_CHUNK)):
-            fh.write(b"".join(record(k, v) for k, v in chunk))
+        write_records(fh, merged)
     return out
 
 

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.file_shuffle import RUNNER, Shuffle, record, records_of
+from pipeline.file_shuffle import RUNNER, Shuffle, records_of, write_records
 from pipeline.outputs.atomic import atomic_output
 from pipeline.outputs.shards import stable_bucket
 from pipeline.outputs.spool import SpoolReader, SpoolRef, park_batches, unbatched
@@ -84,7 +84,7 @@ def _sorted_blobs(rows: Iterable[Reject], stack: ExitStack) -> Iterator[bytes]:
 def _write_run(buf: list[tuple[bytes, bytes]], stack: ExitStack) -> IO[bytes]:
     buf.sort()
     fh = stack.enter_context(tempfile.TemporaryFile(prefix="m3w-rejects-"))
-    fh.write(b"".join(record(digest, blob) for digest, blob in buf))
+    write_records(fh, buf)
     fh.seek(0)
     return fh
 
