@@ -4,6 +4,11 @@ Importing the package first installs a filter for one notice Beam logs on import
 optional GCP client libraries are absent: it says nothing about the user's build (those
 libraries matter only for gs:// and BigQuery, whose extras bring them), yet every command would
 print it. Every other warning still shows.
+
+It also tells Beam not to read the package's type annotations. They describe Python values for
+readers and linters; Beam would turn them into coders and checks that do not hold (a 64-bit
+unsigned perceptual hash annotated ``int`` gets the signed VarInt coder, a lazily read group is
+not a ``list``). Element coders are registered explicitly (pipeline.coders).
 """
 
 from __future__ import annotations
@@ -20,3 +25,7 @@ class _DropOptionalGcpNotice(logging.Filter):
 
 if not any(isinstance(f, _DropOptionalGcpNotice) for f in logging.getLogger().filters):
     logging.getLogger().addFilter(_DropOptionalGcpNotice())
+
+from apache_beam.typehints import disable_type_annotations  # noqa: E402 - after the filter
+
+disable_type_annotations()

@@ -238,7 +238,7 @@ class _GroupReaderFn(beam.DoFn):
     def __init__(self, max_open: int) -> None:
         self.max_open = max_open
 
-    def process(self, item: tuple[int, Iterable[str]]) -> Iterator[tuple[Any, GroupValues]]:
+    def process(self, item: tuple[int, Iterable[str]]) -> Iterator[tuple[Any, Iterable[Any]]]:
         for key, records in _merged(item[1], self.max_open):
             values = GroupValues(records)
             try:

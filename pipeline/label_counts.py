@@ -9,7 +9,7 @@ buffer them all. Counted per bundle, what moves is a few pairs per bundle and st
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
@@ -28,10 +28,11 @@ class _CountLabelsFn(beam.DoFn):
     def start_bundle(self) -> None:
         self._counts = Counter()
 
-    def process(self, element: Any) -> None:
+    def process(self, element: Any) -> Iterator[Any]:
         counts = self._counts
         for label, n in self._counts_of(element):
             counts[label] += n
+        return iter(())  # everything leaves in finish_bundle
 
     def finish_bundle(self) -> Iterable[WindowedValue]:
         for label, n in self._counts.items():  # zeros too: a stage that ran says so
