@@ -34,10 +34,13 @@ def _dct_matrix(n: int) -> np.ndarray:
 
 
 _DCT = _dct_matrix(_SIZE)
-# The 64 lowest-frequency AC positions (u + v ascending, then u), as flat indices in 32 x 32.
+# The 64 lowest-frequency AC positions (u + v ascending, then u), as flat indices into the
+# _REACH x _REACH corner of the 32 x 32 coefficients, the only part computed.
 _ORDER = sorted(((u, v) for u in range(11) for v in range(11) if 0 < u + v <= 10),
                 key=lambda uv: (uv[0] + uv[1], uv[0]))[:_BITS]
-_PICK = np.array([u * _SIZE + v for u, v in _ORDER])
+_REACH = 1 + max(max(uv) for uv in _ORDER)
+_PICK = np.array([u * _REACH + v for u, v in _ORDER])
+_LOW = np.ascontiguousarray(_DCT[:_REACH])  # only the rows the picked coefficients use
 
 
 def _gray(img: Image.Image, size: tuple[int, int]) -> np.ndarray:
@@ -55,10 +58,11 @@ def phash(img: Image.Image) -> int:
     return phash_thumb(thumbnail(img))
 
 
-def phash_thumb(thumb: np.ndarray) -> int:
-    """``phash`` of an RGB thumbnail from filters.thumbnail.thumbnail (64 x 64 x 3)."""
-    pixels = halve(gray(thumb))
-    coeffs = (_DCT @ pixels @ _DCT.T).ravel()[_PICK]
+def phash_thumb(thumb: np.ndarray, grey: np.ndarray | None = None) -> int:
+    """``phash`` of an RGB thumbnail from filters.thumbnail.thumbnail (64 x 64 x 3);
+    ``grey``: its ``gray`` levels when the caller has them already."""
+    pixels = halve(gray(thumb) if grey is None else grey)
+    coeffs = (_LOW @ pixels @ _LOW.T).ravel()[_PICK]
     # Flat images give coefficients of rounding noise only; zero them so the hash is stable.
     coeffs = np.where(np.abs(coeffs) < 1e-6, 0.0, coeffs)
     return _bits_to_int(coeffs > np.median(coeffs))

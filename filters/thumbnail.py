@@ -67,22 +67,22 @@ def opencv():  # noqa: ANN201 - the cv2 module, or None where OpenCV is not inst
 def shrink(arr: np.ndarray, side: int = SIDE) -> np.ndarray:
     """``side`` x ``side`` box average of H x W x C uint8 pixels (channel order kept).
 
-    OpenCV's area filter is fast only for whole-number factors, so the largest such factor
-    goes first, on the pixels cut to a multiple of it (under that many rows and columns are
-    left out at the bottom and right), and the general area filter then works on a thumbnail
-    of under twice ``side``."""
+    Halving is OpenCV's fastest area case (vectorised 2 x 2 means), so the pixels are halved
+    while both sides stay at least ``side`` (an odd last row or column is left out), and the
+    general area filter, slow per pixel, then works on a thumbnail of under twice ``side``.
+    Each step is a box average, so the result is one too, up to the few edge pixels left
+    out."""
     cv2 = opencv()
     h, w = arr.shape[:2]
     if cv2 is None:
         from PIL import Image
 
         return np.asarray(Image.fromarray(arr).resize((side, side), Image.Resampling.BOX))
-    k = min(w, h) // side
-    if k >= 2:
-        arr = arr[: h - h % k, : w - w % k]
-        arr = cv2.resize(arr, (arr.shape[1] // k, arr.shape[0] // k),
+    while h >= 2 * side and w >= 2 * side:
+        arr = cv2.resize(arr[: h - h % 2, : w - w % 2], (w // 2, h // 2),
                          interpolation=cv2.INTER_AREA)
-    if arr.shape[:2] != (side, side):
+        h, w = arr.shape[:2]
+    if (h, w) != (side, side):
         arr = cv2.resize(arr, (side, side), interpolation=cv2.INTER_AREA)
     return arr
 

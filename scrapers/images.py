@@ -328,11 +328,12 @@ def _describe(arr: np.ndarray, res: ImageResult) -> None:
     of a picture (re-encoded, resized) is described alike."""
     from filters.image_rules import thumb_stats
     from filters.phash import phash_thumb
-    from filters.thumbnail import shrink
+    from filters.thumbnail import gray, shrink
 
-    thumb = shrink(arr)[..., ::-1]  # BGR -> RGB
-    res.phash = phash_thumb(thumb)
-    res.gray_std, res.colors = thumb_stats(thumb)
+    thumb = np.ascontiguousarray(shrink(arr)[..., ::-1])  # BGR -> RGB
+    grey = gray(thumb)
+    res.phash = phash_thumb(thumb, grey)
+    res.gray_std, res.colors = thumb_stats(thumb, grey)
 
 
 def process_image(data: bytes, config: ImageConfig | None = None) -> ImageResult:
