@@ -99,8 +99,12 @@ def thumbnail(img: Image.Image) -> np.ndarray:
 
 
 def gray(thumb: np.ndarray) -> np.ndarray:
-    """Float grey levels (0-255) of an RGB thumbnail."""
-    return thumb.astype(np.float64) @ _LUMA
+    """Float grey levels (0-255) of an RGB thumbnail.
+
+    Summed channel by channel rather than as a matrix product: numpy hands a contiguous
+    product to BLAS, whose own threads then spin against the build's image threads."""
+    t = thumb.astype(np.float64)
+    return t[..., 0] * _LUMA[0] + t[..., 1] * _LUMA[1] + t[..., 2] * _LUMA[2]
 
 
 def halve(arr: np.ndarray) -> np.ndarray:
