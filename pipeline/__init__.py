@@ -9,6 +9,8 @@ It also tells Beam not to read the package's type annotations. They describe Pyt
 readers and linters; Beam would turn them into coders and checks that do not hold (a 64-bit
 unsigned perceptual hash annotated ``int`` gets the signed VarInt coder, a lazily read group is
 not a ``list``). Element coders are registered explicitly (pipeline.coders).
+
+And it has Beam look up each DoFn class's state and timer specs once (pipeline.dofn_specs).
 """
 
 from __future__ import annotations
@@ -29,3 +31,7 @@ if not any(isinstance(f, _DropOptionalGcpNotice) for f in logging.getLogger().fi
 from apache_beam.typehints import disable_type_annotations  # noqa: E402 - after the filter
 
 disable_type_annotations()
+
+from pipeline import dofn_specs  # noqa: E402
+
+dofn_specs.install()

@@ -1,0 +1,91 @@
+"""What a build costs before its first record: Beam's state and timer specs read once per DoFn
+class (pipeline.dofn_specs), and no graph-time type inference (pipeline.run.pipeline_options)."""
+
+from __future__ import annotations
+
+import apache_beam as beam
+from apache_beam.coders import VarIntCoder
+from apache_beam.options.pipeline_options import StandardOptions, TypeOptions
+from apache_beam.transforms import userstate
+from apache_beam.transforms.userstate import BagStateSpec
+
+import pipeline  # noqa: F401  (installs the cache)
+from pipeline import dofn_specs
+from pipeline.build import build_graph
+from pipeline.config import load_config
+from pipeline.run import pipeline_options
+
+uncached = userstate.get_dofn_specs.uncached
+BAG = BagStateSpec("seen", VarIntCoder())
+
+
+class _Stateful(beam.DoFn):
+    def process(self, kv, seen=beam.DoFn.StateParam(BAG)):
+        seen.add(kv[1])
+        yield kv
+
+
+class _Plain(beam.DoFn):
+    def process(self, x):
+        yield x
+
+
+def _with_state(kv, seen=beam.DoFn.StateParam(BAG)):
+    return kv
+
+
+def test_the_cache_is_what_beam_calls():
+    assert getattr(userstate.get_dofn_specs, "_m3w_cached", False)
+    dofn_specs.install()  # a second install keeps the one cache
+    assert userstate.get_dofn_specs.uncached is uncached
+
+
+def test_stateful_and_plain_classes_keep_their_specs():
+    for _ in range(2):  # the second lookup comes from the cache
+        assert userstate.get_dofn_specs(_Stateful()) == ({BAG}, set())
+        assert userstate.is_stateful_dofn(_Stateful())
+        assert not userstate.is_stateful_dofn(_Plain())
+
+
+def test_a_wrapped_function_with_defaults_is_read_itself():
+    """Every beam.Map shares one class; only functions without defaults share its specs (Beam
+    may read a function's defaults as parameters, so one with defaults is never cached)."""
+    plain = beam.Map(lambda x: x).fn
+    with_state = beam.Map(_with_state).fn
+    assert dofn_specs.class_key(plain) is type(plain)
+    assert dofn_specs.class_key(with_state) is None
+    assert userstate.get_dofn_specs(plain) == (set(), set())
+    assert userstate.get_dofn_specs(with_state) == uncached(with_state)
+
+
+def test_an_instance_with_its_own_method_is_read_itself():
+    odd = _Plain()
+    odd.process = _Stateful().process
+    assert dofn_specs.class_key(odd) is None
+    assert userstate.get_dofn_specs(odd) == ({BAG}, set())
+
+
+def test_every_dofn_of_the_build_gets_beams_own_answer(tmp_path):
+    """Guards a Beam upgrade: the cache must agree with Beam's lookup on the real graph."""
+    cfg = load_config(overrides={"sources": {"interleaved": {"input": [str(tmp_path / "x")]}}})
+    p = beam.Pipeline(options=pipeline_options([]))
+    build_graph(p, cfg, str(tmp_path / "out"))
+    fns = []
+
+    class Visit(beam.pipeline.PipelineVisitor):
+        def visit_transform(self, node):
+            if isinstance(node.transform, beam.ParDo):
+                fns.append(node.transform.fn)
+
+    p.visit(Visit())
+    assert len(fns) > 100
+    for fn in fns:
+        assert userstate.get_dofn_specs(fn) == uncached(fn), fn
+
+
+def test_build_options_skip_type_inference_and_keep_the_users_runner():
+    local = pipeline_options(["--direct_num_workers=2"])
+    assert local.view_as(TypeOptions).pipeline_type_check is False
+    assert local.view_as(StandardOptions).runner == "FnApiRunner"
+    assert pipeline_options(["--runner=DirectRunner"]).view_as(StandardOptions).runner == \
+        "DirectRunner"
