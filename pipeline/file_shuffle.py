@@ -40,7 +40,7 @@ import itertools
 import struct
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter
 from typing import IO, Any
 
@@ -108,8 +108,16 @@ class _RunWriterFn(beam.DoFn):
 
 
 class _GroupWriterFn(_RunWriterFn):
-    def process(self, kv: tuple[Any, Any]) -> Iterator[tuple[int, str]]:
-        self._add(codec.encode(kv[0]), codec.encode(kv[1]))
+    """Writes (key, value) elements, or the pairs ``fan_out`` makes of each element."""
+
+    def __init__(self, root: str, partitions: int, spill_bytes: int,
+                 fan_out: Callable[[Any], Iterable[tuple[Any, Any]]] | None = None) -> None:
+        super().__init__(root, partitions, spill_bytes)
+        self.fan_out = fan_out
+
+    def process(self, element: Any) -> Iterator[tuple[int, str]]:
+        for key, value in (element,) if self.fan_out is None else self.fan_out(element):
+            self._add(codec.encode(key), codec.encode(value))
         if self._size >= self.spill_bytes:
             yield from self._flush()
 
@@ -209,7 +217,9 @@ class GroupValues:
     def __init__(self, records: Iterable[tuple[bytes, bytes]]) -> None:
         self._mem: list[bytes] = []
         self._file: Any = None
+        self.count = 0
         for _, value in records:
+            self.count += 1
             if self._file is None and len(self._mem) < _IN_MEMORY:
                 self._mem.append(value)
                 continue
@@ -235,14 +245,15 @@ class GroupValues:
 
 
 class _GroupReaderFn(beam.DoFn):
-    def __init__(self, max_open: int) -> None:
-        self.max_open = max_open
+    def __init__(self, max_open: int, min_values: int = 1) -> None:
+        self.max_open, self.min_values = max_open, min_values
 
     def process(self, item: tuple[int, Iterable[str]]) -> Iterator[tuple[Any, Iterable[Any]]]:
         for key, records in _merged(item[1], self.max_open):
             values = GroupValues(records)
             try:
-                yield codec.decode(key), values
+                if values.count >= self.min_values:
+                    yield codec.decode(key), values
             finally:
                 values.close()
 
@@ -303,13 +314,28 @@ class Shuffle:
     def files(self) -> bool:
         return self.root is not None
 
-    def group(self, label: str, *pcolls: beam.PCollection) -> beam.PCollection:
+    def group(self, label: str, *pcolls: beam.PCollection,
+              fan_out: Callable[[Any], Iterable[tuple[Any, Any]]] | None = None,
+              min_values: int = 1) -> beam.PCollection:
         """Streams of (key, value) -> (key, iterable of every value with that key). Pass
-        streams made in different stages separately, not flattened (see ``combine``)."""
+        streams made in different stages separately, not flattened (see ``combine``).
+
+        ``fan_out``: the streams hold elements that each make several (key, value) pairs,
+        made as the runs are written (one element a document, not one a pair, crosses the
+        runner). ``min_values``: keys with fewer values are dropped, never handed on (a
+        similarity bucket of one document is most buckets, and has nothing to compare)."""
         if not self.files:
-            return _flat(label, pcolls) | f"{label}Group" >> beam.GroupByKey()
+            if fan_out is not None:
+                pcolls = tuple(pc | f"{label}FanOut{i}" >> beam.FlatMap(fan_out)
+                               for i, pc in enumerate(pcolls))
+            grouped = _flat(label, pcolls) | f"{label}Group" >> beam.GroupByKey()
+            if min_values > 1:
+                grouped = grouped | f"{label}AtLeast" >> beam.Filter(
+                    lambda kv: sum(1 for _ in itertools.islice(kv[1], min_values)) >= min_values)
+            return grouped
         return self._through_runs(label, pcolls, lambda root: _GroupWriterFn(
-            root, self.partitions, self.spill_bytes), _GroupReaderFn(self.max_open_runs))
+            root, self.partitions, self.spill_bytes, fan_out),
+            _GroupReaderFn(self.max_open_runs, min_values))
 
     def combine(self, label: str, pcolls: beam.PCollection | tuple[beam.PCollection, ...],
                 fn: Any) -> beam.PCollection:

@@ -14,6 +14,8 @@ from apache_beam.metrics import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.config import load_config
 from pipeline.file_shuffle import RUNNER, Shuffle
@@ -186,3 +188,13 @@ def test_a_footer_on_many_pages_leaves_each_of_them_and_rare_paragraphs_stay():
         assert_that(counts, equal_to([(("repeated_in_domain", 200.0, footer), 200),
                                       (("repeated_in_domain", 100.0, footer), 100)]),
                     label="counts")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("aZΣσς é.,!-_ \t\n'0İı"), max_size=12),
+                max_size=6))
+def test_the_text_hash_from_nodes_is_the_hash_of_their_joined_text(nodes):
+    """The projection hashes a document from its nodes' normalized texts (each normalized
+    once, for the paragraph keys too): it must equal the hash of the joined text, as before."""
+    want = dedup.text_hash("\n".join(nodes))
+    assert dedup._joined_hash([dedup.normalized_text(t) for t in nodes]) == want

@@ -48,6 +48,31 @@ def test_group_through_runs_matches_the_runners_group(tmp_path, spill_bytes):
         assert len(runs) > 5
 
 
+def _letters(word: str) -> list[tuple[str, str]]:
+    return [(ch, word) for ch in sorted(set(word))]
+
+
+def test_fan_out_and_min_values_match_the_runners_group(tmp_path):
+    """Pairs made from each element as runs are written, and keys with fewer values than
+    asked dropped: the same groups as fanning out before the runner's GroupByKey and
+    filtering after it."""
+    words = ["apple", "banana", "cherry", "kiwi", "quince", "zzz", "fig"]
+    want: dict[str, list[str]] = {}
+    for w in words:
+        for k, v in _letters(w):
+            want.setdefault(k, []).append(v)
+    expected = sorted((k, sorted(v)) for k, v in want.items() if len(v) >= 2)
+    assert ("z", ["zzz"]) not in expected and ("a", ["apple", "banana"]) in expected
+
+    with beam.Pipeline() as p:
+        a = p | "A" >> beam.Create(words[:3], reshuffle=False)
+        b = p | "B" >> beam.Create(words[3:], reshuffle=False)
+        for name, sh in (("F", Shuffle(str(tmp_path / "sh"), partitions=3)), ("R", RUNNER)):
+            got = (sh.group(name, a, b, fan_out=_letters, min_values=2)
+                   | f"{name}Sorted" >> beam.Map(lambda kv: (kv[0], sorted(kv[1]))))
+            assert_that(got, equal_to(expected), label=f"{name}Check")
+
+
 def test_values_of_one_key_come_in_one_order_whatever_the_bundling(tmp_path):
     """Runs are sorted and merged in (key, value) order: however many runs a bundling made,
     a key's values arrive in the order of their encodings."""

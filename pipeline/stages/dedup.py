@@ -32,6 +32,7 @@ bound ``dedup.near.rounds`` was reached first (a warning is logged then).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import heapq
 import logging
@@ -93,17 +94,29 @@ def normalized_text(text: str) -> str:
 
 
 def text_hash(text: str) -> bytes:
-    return hashlib.blake2b(normalized_text(text).encode(), digest_size=16).digest()
+    return _joined_hash([normalized_text(text)])
+
+
+def _joined_hash(norms: list[str]) -> bytes:
+    """``text_hash`` of text nodes joined by "\n", from each node's normalized text: the
+    newline folds into the space between them, and an empty node leaves no trace."""
+    return hashlib.blake2b(" ".join(n for n in norms if n).encode(), digest_size=16).digest()
 
 
 _PARA_KEY = 8  # bytes of a paragraph key: plenty to tell apart the paragraphs of one domain
 
 
+def domain_salt(domain: str) -> bytes:
+    return hashlib.blake2b(domain.encode(), digest_size=16).digest()
+
+
 def paragraph_key(domain: str, text: str) -> bytes:
     """A paragraph of one domain, as one short key: the domain salts the hash of the text."""
-    return hashlib.blake2b(normalized_text(text).encode(), digest_size=_PARA_KEY,
-                           salt=hashlib.blake2b(domain.encode(), digest_size=16).digest()
-                           ).digest()
+    return _salted_key(normalized_text(text), domain_salt(domain))
+
+
+def _salted_key(norm: str, salt: bytes) -> bytes:
+    return hashlib.blake2b(norm.encode(), digest_size=_PARA_KEY, salt=salt).digest()
 
 
 def _url_hash(url: str) -> bytes:
@@ -128,7 +141,7 @@ class _ProjectFn(beam.DoFn):
         self.url, self.text, self.ncfg, self.min_chars = url, text, ncfg, min_chars
 
     def process(self, batch: list[Document]) -> Iterator[Any]:
-        texts = [d.text for d in batch] if self.text or self.ncfg is not None else None
+        texts = [d.text for d in batch] if self.ncfg is not None else None
         sigs = None
         if self.ncfg is not None:
             from filters.minhash import compact_signatures, minhash_batch
@@ -138,25 +151,29 @@ class _ProjectFn(beam.DoFn):
                 texts, num_perm=c["bands"] * c["rows"], ngram=c["ngram"]))
         for i, doc in enumerate(batch):
             r = rank(doc)
+            # Each text node is normalized once, for the text hash and the paragraph keys.
+            nodes = [n.text for n in doc.nodes if isinstance(n, TextNode)]
+            wanted = self.text or self.min_chars is not None
+            norms = [normalized_text(t) for t in nodes] if wanted else []
             if self.url or self.text:
                 yield r, (_url_hash(doc.url) if self.url else None,
-                          text_hash(texts[i]) if self.text else None)
+                          _joined_hash(norms) if self.text else None)
             if sigs is not None:
                 yield pvalue.TaggedOutput("sig", (r, sigs[i].tobytes()))
             if self.min_chars is not None:
-                keys = _paragraph_keys(doc, self.min_chars)
+                keys = _paragraph_keys(domain_of(doc.url), nodes, norms, self.min_chars)
                 if keys:
                     yield pvalue.TaggedOutput("para", (r, keys))
 
 
-def _paragraph_keys(doc: Document, min_chars: int) -> bytes:
+def _paragraph_keys(domain: str, texts: list[str], norms: list[str], min_chars: int) -> bytes:
     """Distinct keys of a document's long text nodes (a document counts once per paragraph),
-    concatenated."""
-    domain = domain_of(doc.url)
+    concatenated. ``norms``: the nodes' normalized texts."""
+    salt = domain_salt(domain)
     seen: dict[bytes, None] = {}
-    for node in doc.nodes:
-        if isinstance(node, TextNode) and len(node.text) >= min_chars:
-            seen.setdefault(paragraph_key(domain, node.text))
+    for text, norm in zip(texts, norms):
+        if len(text) >= min_chars:
+            seen.setdefault(_salted_key(norm, salt))
     return b"".join(seen)
 
 
@@ -417,9 +434,10 @@ def _near_losers(sigs, ncfg: dict[str, Any], sh: Shuffle):
     old root) to that label, (3) replaces every label by its label's label. Labels are ranks
     of cluster members, so the fixed point labels each cluster with its best-ranked member."""
     bands, rows = ncfg["bands"], ncfg["rows"]
-    bands_of = (sigs | "NearBatch" >> beam.BatchElements(min_batch_size=64, max_batch_size=512)
-                | "NearBands" >> beam.FlatMap(_bands, bands, rows))
-    candidates = sh.distinct("NearCandidatesUnique", sh.group("NearBuckets", bands_of)
+    batches = sigs | "NearBatch" >> beam.BatchElements(min_batch_size=64, max_batch_size=512)
+    buckets = sh.group("NearBuckets", batches, min_values=2,
+                       fan_out=functools.partial(_bands, bands=bands, rows=rows))
+    candidates = sh.distinct("NearCandidatesUnique", buckets
                              | "NearCandidates" >> beam.FlatMap(_bucket_candidates, BUCKET_HEADS))
     heads = sh.distinct("NearHeadsUnique",
                         candidates | "NearHeadMarks" >> beam.Map(lambda c: (c[1], None)))
@@ -537,10 +555,10 @@ class _ApplyFn(ReadingFn):
                     marks[filter_name] = verdicts[kind]
             meta["duplicate_of"] = marks
         nodes, n_text, tags = [], 0, list(meta.get("repeated_paragraphs", []))
-        domain = domain_of(doc.url)
+        salt = domain_salt(domain_of(doc.url)) if repeated else b""
         for node in doc.nodes:
             if repeated and isinstance(node, TextNode) and len(node.text) >= self.min_chars:
-                count = repeated.get(paragraph_key(domain, node.text))
+                count = repeated.get(_salted_key(normalized_text(node.text), salt))
                 if count is not None:
                     if self.tag_only:
                         tags.append(node.text[:200])

@@ -21,6 +21,7 @@ heap, never the group.
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -169,8 +170,8 @@ class DuplicateImages(beam.PTransform):
             )
             marks.append(equal.marks)
             marks.append(
-                sh.group("DupBand", equal[_NEXT]
-                         | "DupBandKeys" >> beam.FlatMap(band_keys, across, d))
+                sh.group("DupBand", equal[_NEXT], min_values=2, fan_out=functools.partial(
+                    band_keys, across_documents=across, max_distance=d))
                 | "DupBandMarks" >> beam.FlatMap(near_marks, d)
             )
         if not marks:
