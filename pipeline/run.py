@@ -18,12 +18,14 @@ def pipeline_options(beam_args: list[str]):
     Graph-time type inference is off: it disassembles every DoFn's bytecode (about 2 s of CPU
     per build) to guess element types that nothing here uses, since annotations are not read
     and element coders are registered explicitly (pipeline/__init__.py)."""
-    from apache_beam.options.pipeline_options import PipelineOptions, TypeOptions
+    from apache_beam.options.pipeline_options import TypeOptions
+
+    from pipeline.options import BuildOptions
 
     args = list(beam_args)
     if not any(a == "--runner" or a.startswith("--runner=") for a in args):
         args.append(f"--runner={LOCAL_RUNNER}")
-    opts = PipelineOptions(args)
+    opts = BuildOptions(args)
     opts.view_as(TypeOptions).pipeline_type_check = False
     return opts
 

@@ -3,6 +3,8 @@ class (pipeline.dofn_specs), and no graph-time type inference (pipeline.run.pipe
 
 from __future__ import annotations
 
+import pickle
+
 import apache_beam as beam
 from apache_beam.coders import VarIntCoder
 from apache_beam.options.pipeline_options import StandardOptions, TypeOptions
@@ -89,3 +91,16 @@ def test_build_options_skip_type_inference_and_keep_the_users_runner():
     assert local.view_as(StandardOptions).runner == "FnApiRunner"
     assert pipeline_options(["--runner=DirectRunner"]).view_as(StandardOptions).runner == \
         "DirectRunner"
+
+
+def test_options_make_each_view_once_and_views_share_one_table():
+    opts = pipeline_options([])
+    assert opts.view_as(TypeOptions) is opts.view_as(TypeOptions)
+    std = opts.view_as(StandardOptions)
+    std.runner = "DirectRunner"  # written through one view, read through a new object's
+    assert pipeline_options([]).view_as(StandardOptions).runner == "FnApiRunner"
+    assert opts.view_as(StandardOptions).runner == "DirectRunner"
+    assert opts.get_all_options()["runner"] == "DirectRunner"
+    back = pickle.loads(pickle.dumps(opts))  # what a worker process receives
+    assert back.view_as(StandardOptions).runner == "DirectRunner"
+    assert back.view_as(TypeOptions).pipeline_type_check is False
