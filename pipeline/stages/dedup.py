@@ -182,19 +182,20 @@ def _paragraph_keys(domain: str, texts: list[str], norms: list[str], min_chars: 
 _HEAD, _MEMBER = 0, 1
 
 
-def _lazy_join(label: str, sh: Shuffle, heads, members, head_type: type | None = None):
+def _lazy_join(label: str, sh: Shuffle, heads, members, head_type: type | None = None,
+               min_values: int = 1):
     """(key, head) and (key, member) streams -> (key, iterable of values) from one
     group; ``members`` may be a tuple of streams (made in different stages, so never
     flattened: see ``Shuffle.group``). Unlike CoGroupByKey, which builds lists, the values
     stay an iterable that the consumer reads in at most two passes (Beam's grouped values may
     be iterated again), so a key with millions of members never sits in memory. With
     ``head_type`` heads are told from members by their type; otherwise each value is tagged
-    (tag, value)."""
+    (tag, value). Keys with fewer than ``min_values`` values (head included) are dropped."""
     members = members if isinstance(members, tuple) else (members,)
     if head_type is None:
         heads = marked(heads, f"{label}TagHead", _HEAD)
         members = tuple(marked(m, f"{label}TagMember{i}", _MEMBER) for i, m in enumerate(members))
-    return sh.group(label, heads, *members)
+    return sh.group(label, heads, *members, min_values=min_values)
 
 
 def _head_of(values: Iterable[Any], head_type: type | None = None) -> Any:
@@ -505,7 +506,9 @@ def _paragraph_verdicts(para, gate, near_out, pcfg: dict[str, Any], sh: Shuffle)
                    | "ParaKeys" >> beam.FlatMap(_running, gate is not None))
     counts = (sh.count("ParaCount", members)
               | "ParaRepeated" >> beam.Filter(lambda kv: kv[1] >= min_docs))
-    return (_lazy_join("ParaMembers", sh, counts, members, int)
+    # A repeated paragraph's key holds its count and at least min_docs members; any other
+    # key (most paragraphs: said once) holds members alone, fewer than min_docs of them.
+    return (_lazy_join("ParaMembers", sh, counts, members, int, min_values=min_docs + 1)
             | "ParaVerdicts" >> beam.FlatMap(_repeated))
 
 
