@@ -10,7 +10,7 @@ readers and linters; Beam would turn them into coders and checks that do not hol
 unsigned perceptual hash annotated ``int`` gets the signed VarInt coder, a lazily read group is
 not a ``list``). Element coders are registered explicitly (pipeline.coders).
 
-And it has Beam look up each DoFn class's state and timer specs once (pipeline.dofn_specs).
+And it has Beam look up each DoFn class's state and timer specs once (pipeline.beam_startup).
 """
 
 from __future__ import annotations
@@ -32,6 +32,6 @@ from apache_beam.typehints import disable_type_annotations  # noqa: E402 - after
 
 disable_type_annotations()
 
-from pipeline import dofn_specs  # noqa: E402
+from pipeline.beam_startup import cache_dofn_specs  # noqa: E402
 
-dofn_specs.install()
+cache_dofn_specs()

@@ -20,7 +20,7 @@ def pipeline_options(beam_args: list[str]):
     and element coders are registered explicitly (pipeline/__init__.py)."""
     from apache_beam.options.pipeline_options import TypeOptions
 
-    from pipeline.options import BuildOptions
+    from pipeline.beam_startup import BuildOptions
 
     args = list(beam_args)
     if not any(a == "--runner" or a.startswith("--runner=") for a in args):

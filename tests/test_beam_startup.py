@@ -1,5 +1,6 @@
-"""What a build costs before its first record: Beam's state and timer specs read once per DoFn
-class (pipeline.dofn_specs), and no graph-time type inference (pipeline.run.pipeline_options)."""
+"""What a build costs before its first record (pipeline.beam_startup): Beam's state and timer
+specs read once per DoFn class, options views made once, and no graph-time type inference
+(pipeline.run.pipeline_options)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from apache_beam.transforms import userstate
 from apache_beam.transforms.userstate import BagStateSpec
 
 import pipeline  # noqa: F401  (installs the cache)
-from pipeline import dofn_specs
+from pipeline import beam_startup
 from pipeline.build import build_graph
 from pipeline.config import load_config
 from pipeline.run import pipeline_options
@@ -38,7 +39,7 @@ def _with_state(kv, seen=beam.DoFn.StateParam(BAG)):
 
 def test_the_cache_is_what_beam_calls():
     assert getattr(userstate.get_dofn_specs, "_m3w_cached", False)
-    dofn_specs.install()  # a second install keeps the one cache
+    beam_startup.cache_dofn_specs()  # a second install keeps the one cache
     assert userstate.get_dofn_specs.uncached is uncached
 
 
@@ -54,8 +55,8 @@ def test_a_wrapped_function_with_defaults_is_read_itself():
     may read a function's defaults as parameters, so one with defaults is never cached)."""
     plain = beam.Map(lambda x: x).fn
     with_state = beam.Map(_with_state).fn
-    assert dofn_specs.class_key(plain) is type(plain)
-    assert dofn_specs.class_key(with_state) is None
+    assert beam_startup.class_key(plain) is type(plain)
+    assert beam_startup.class_key(with_state) is None
     assert userstate.get_dofn_specs(plain) == (set(), set())
     assert userstate.get_dofn_specs(with_state) == uncached(with_state)
 
@@ -63,7 +64,7 @@ def test_a_wrapped_function_with_defaults_is_read_itself():
 def test_an_instance_with_its_own_method_is_read_itself():
     odd = _Plain()
     odd.process = _Stateful().process
-    assert dofn_specs.class_key(odd) is None
+    assert beam_startup.class_key(odd) is None
     assert userstate.get_dofn_specs(odd) == ({BAG}, set())
 
 
