@@ -3,7 +3,8 @@
 Every hop (the first URL and each redirect) is vetted by NetGuard before any connection,
 and the connection goes to a vetted IP address (Host header and TLS SNI carry the name),
 so DNS rebinding cannot redirect us to a private address. Bodies are streamed under a
-byte cap, also after gzip/deflate decoding. Fetcher is thread-safe; `fetch` never raises.
+byte cap, also after gzip/deflate decoding. A host's requests share keep-alive connections
+(``scrapers.conn_pool``). Fetcher is thread-safe; `fetch` never raises.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import urldefrag, urljoin
 
+from scrapers.conn_pool import ConnectionPool
 from scrapers.netguard import NetGuard, Refused, Resolver, Target
 from scrapers.ratelimit import HostRateLimiter
 from scrapers.robots import MAX_ROBOTS_BYTES, RobotsCache
@@ -242,6 +244,11 @@ class Fetcher:
         self.limiter = HostRateLimiter(c.per_host_interval)
         self.robots = RobotsCache(self._fetch_robots, c.user_agent)
         self._ssl = ssl.create_default_context(cafile=c.ca_file)
+        self.pool = ConnectionPool()
+
+    def close(self) -> None:
+        """Close the idle connections (the fetcher stays usable)."""
+        self.pool.close()
 
     # -- one HTTP exchange -------------------------------------------------------------
     def _exchange(self, target: Target, deadline: float, cap: int, truncate: bool = False
@@ -253,27 +260,33 @@ class Fetcher:
         if left <= 0:
             raise _Failure("timeout", "deadline passed")
         read_timeout = min(c.timeout, left)
-        connect_timeout = min(c.connect_timeout, left)
-        conn: http.client.HTTPConnection
-        if target.scheme == "https":
-            conn = _PinnedHTTPS(target, connect_timeout, read_timeout, self._ssl)
-        else:
-            conn = _PinnedHTTP(target, connect_timeout, read_timeout)
+        key = (target.scheme, target.host, target.port, target.addresses)
+        conn = self.pool.take(key)
         status: int | None = None
         headers: dict[str, str] = {}
+        keep = False
         try:
-            conn.putrequest("GET", target.path, skip_accept_encoding=True)
-            conn.putheader("User-Agent", c.user_agent)
-            conn.putheader("Accept", "*/*")
-            conn.putheader("Accept-Encoding", "gzip, deflate")
-            conn.putheader("Connection", "close")
-            conn.endheaders()
-            sock = conn.sock  # getresponse() drops conn.sock on Connection: close
-            resp = conn.getresponse()
+            if conn is not None:
+                try:
+                    conn.timeout = read_timeout
+                    conn.sock.settimeout(read_timeout)
+                    sock, resp = self._request(conn, target)
+                except (ConnectionError, http.client.BadStatusLine, ssl.SSLError):
+                    conn.close()  # the server closed it while it was idle: one new try
+                    conn = None
+            if conn is None:
+                conn = self._connect(target, min(c.connect_timeout, left), read_timeout)
+                sock, resp = self._request(conn, target)
             status, headers = resp.status, _headers(resp)
             if not 200 <= resp.status < 300:
                 return _Response(resp.status, headers, None)  # body not needed
             body = self._read_body(sock, resp, headers, deadline, cap, truncate)
+            # Reusable when the body was read to its end (a chunked body closes the response;
+            # a counted one leaves nothing to read) and neither side asked to close.
+            done = resp.isclosed() or resp.length == 0
+            keep = done and not resp.will_close and conn.sock is not None
+            if keep:
+                resp.close()  # frees the connection for its next request; the socket stays
             return _Response(resp.status, headers, body)
         except Exception as exc:
             failure = _classify(exc)
@@ -283,7 +296,29 @@ class Fetcher:
                 failure.status, failure.headers = status, headers
             raise failure from None
         finally:
-            conn.close()
+            if conn is not None:
+                if keep:
+                    self.pool.give(key, conn)
+                else:
+                    conn.close()
+
+    def _connect(self, target: Target, connect_timeout: float, read_timeout: float
+                 ) -> http.client.HTTPConnection:
+        if target.scheme == "https":
+            return _PinnedHTTPS(target, connect_timeout, read_timeout, self._ssl)
+        return _PinnedHTTP(target, connect_timeout, read_timeout)
+
+    def _request(self, conn: http.client.HTTPConnection, target: Target
+                 ) -> tuple[socket.socket | None, http.client.HTTPResponse]:
+        """Send the GET on ``conn``; (its socket, the response with its headers read)."""
+        c = self.config
+        conn.putrequest("GET", target.path, skip_accept_encoding=True)
+        conn.putheader("User-Agent", c.user_agent)
+        conn.putheader("Accept", "*/*")
+        conn.putheader("Accept-Encoding", "gzip, deflate")
+        conn.endheaders()
+        sock = conn.sock  # getresponse() drops conn.sock when the server closes
+        return sock, conn.getresponse()
 
     def _read_body(self, sock: socket.socket | None, resp: http.client.HTTPResponse,
                    headers: dict[str, str], deadline: float, cap: int, truncate: bool

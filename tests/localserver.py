@@ -48,6 +48,7 @@ class Response:
     chunk_size: int = 0  # 0: write the body in one piece
     chunk_delay: float = 0.0
     content_length: bool = True  # False: omit it and end the body by closing
+    hang_up: bool = False  # keep-alive servers: close afterwards without saying so
 
 
 @dataclass
@@ -127,8 +128,12 @@ class _Handler(BaseHTTPRequestHandler):
         req = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
                       self.rfile.read(min(length, 1 << 20)) if length else b"",
                       time.monotonic(), self.client_address[:2])
-        self.close_connection = True
         resp = owner._answer(req)
+        # Keep-alive only where the body's end is known; a hang-up is a server dropping an
+        # idle connection that its client still holds.
+        self._silent_close = resp.hang_up
+        self.close_connection = resp.hang_up or not (
+            owner.keep_alive and resp.content_length and isinstance(resp.body, (bytes, bytearray)))
         if resp.delay and owner.stopping.wait(resp.delay):
             return
         try:
@@ -148,7 +153,8 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(body, (bytes, bytearray)) and resp.content_length:
             if "content-length" not in names:
                 self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
+        if self.close_connection and not self._silent_close:
+            self.send_header("Connection", "close")
         self.end_headers()
         if head_only:
             return
@@ -175,11 +181,15 @@ class _Server(ThreadingHTTPServer):
 
 class LocalServer:
     """Context-managed HTTP server on 127.0.0.1 (random port) serving `routes`.
-    Pass `ssl_context` (a server-side SSLContext) to serve HTTPS instead."""
+    Pass `ssl_context` (a server-side SSLContext) to serve HTTPS instead, and `keep_alive`
+    to keep connections open after responses whose length is known (else every response
+    says `Connection: close`)."""
 
     def __init__(self, routes: Mapping[str, Route] | None = None, *, max_requests: int = 500,
-                 max_seconds: float = 60.0, ssl_context: ssl.SSLContext | None = None) -> None:
+                 max_seconds: float = 60.0, ssl_context: ssl.SSLContext | None = None,
+                 keep_alive: bool = False) -> None:
         self.routes: dict[str, Route] = dict(routes or {})
+        self.keep_alive = keep_alive
         self.max_requests = max_requests
         self.max_seconds = max_seconds
         self.ssl_context = ssl_context

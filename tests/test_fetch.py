@@ -307,3 +307,49 @@ def test_robots_cache_fetches_once_for_concurrent_callers() -> None:
         t.join(5)
     assert out == [False] * 5 and calls == ["http://h.example/robots.txt"]
     assert cache.allowed("http://h.example", "http://h.example/yes")
+
+
+def _clients(srv: LocalServer) -> set[tuple[str, int]]:
+    return {r.client for r in srv.requests}  # one (address, port) per connection
+
+
+def test_a_hosts_requests_share_keep_alive_connections() -> None:
+    routes = {f"/{i}.jpg": (200, {}, JPEG + bytes([i])) for i in range(12)}
+    with LocalServer(routes, keep_alive=True) as srv:
+        f = Fetcher(cfg())
+        results = [f.fetch(srv.url(f"/{i}.jpg")) for i in range(6)]
+        threaded = list(f.fetch_many((srv.url(f"/{i}.jpg") for i in range(6, 12)), threads=3))
+        f.close()
+        assert f.pool.idle(("http", "127.0.0.1", srv.port, ("127.0.0.1",))) == 0
+        clients = _clients(srv)
+    assert [r.body for r in results + threaded] == [JPEG + bytes([i]) for i in range(12)]
+    assert 1 <= len(clients) <= 4  # one for the sequence, at most one more per thread
+
+
+def test_a_server_that_says_close_gets_a_connection_per_request() -> None:
+    with LocalServer({"/a.jpg": (200, {}, JPEG)}) as srv:  # answers Connection: close
+        f = Fetcher(cfg())
+        assert all(f.fetch(srv.url("/a.jpg")).ok for _ in range(3))
+        assert len(_clients(srv)) == 3
+
+
+def test_a_connection_dropped_while_idle_is_replaced_without_a_retry() -> None:
+    """The server hangs up after the first answer without saying so: the next request finds
+    the kept connection dead and goes out once more on a new one (retries stay at 0)."""
+    routes = {"/first.jpg": Response(200, {}, JPEG, hang_up=True), "/next.jpg": (200, {}, JPEG)}
+    with LocalServer(routes, keep_alive=True) as srv:
+        f = Fetcher(cfg(retries=0))
+        assert f.fetch(srv.url("/first.jpg")).ok
+        time.sleep(0.2)  # let the hang-up arrive
+        res = f.fetch(srv.url("/next.jpg"))
+        assert res.ok and res.body == JPEG, res.detail
+        assert len(_clients(srv)) == 2 and srv.hits("/next.jpg") == 1
+
+
+def test_unfinished_bodies_never_go_back_to_the_pool() -> None:
+    routes = {"/big.jpg": (200, {}, JPEG * 50), "/404": (404, {}, b"gone")}
+    with LocalServer(routes, keep_alive=True) as srv:
+        f = Fetcher(cfg(max_bytes=len(JPEG)))
+        assert f.fetch(srv.url("/big.jpg")).error == "too_large"
+        assert f.fetch(srv.url("/404")).error == "http_status"
+        assert f.pool.idle(("http", "127.0.0.1", srv.port, ("127.0.0.1",))) == 0

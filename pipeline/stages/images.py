@@ -415,6 +415,8 @@ class FetchHostFn(beam.DoFn):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if getattr(self, "_fetcher", None) is not None:
+            self._fetcher.close()  # its idle keep-alive connections
 
 
 def too_common_outcome(url: str, n_docs: int) -> tuple[str, ImageOutcome]:

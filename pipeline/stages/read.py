@@ -298,6 +298,10 @@ class FetchPagesFn(beam.DoFn):
 
         self._fetcher = make_fetcher(self.fetch_cfg)
 
+    def teardown(self) -> None:
+        if self._fetcher is not None:
+            self._fetcher.close()  # its idle keep-alive connections
+
     def process(self, group: tuple[int, Iterable[str]]) -> Iterator[WebRecord]:
         batch: list[str] = []
         for url in group[1]:
