@@ -65,8 +65,12 @@ def _build(paths: list[str], out: str, workers: int, q) -> None:
                      "--direct_running_mode=multi_processing"]
     t0 = time.perf_counter()
     funnel = run_build(cfg, out, beam_args, progress=False, overwrite=True)
+    # The build's own peak (and its worker processes', when it has any), measured here: the
+    # parent's children include the processes that generated the inputs.
+    peak_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     q.put((time.perf_counter() - t0, funnel["totals"],
-           {s["stage"]: s for s in funnel["stages"]}, progress.snapshot()))
+           {s["stage"]: s for s in funnel["stages"]}, progress.snapshot(), peak_kb))
 
 
 def measure(paths: list[str], out: str, workers: int) -> dict:
@@ -76,7 +80,7 @@ def measure(paths: list[str], out: str, workers: int) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     child = ctx.Process(target=_build, args=(paths, out, workers, q))
     child.start()
-    wall, totals, stages, counts = q.get()
+    wall, totals, stages, counts, peak_kb = q.get()
     child.join()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
@@ -91,8 +95,7 @@ def measure(paths: list[str], out: str, workers: int) -> dict:
         "documents_per_cpu_s": round(totals["documents"] / cpu, 1),
         "pages_per_cpu_s": round(totals["html_records"] / cpu, 1),
         "images_per_cpu_s": round(checked / cpu, 1),
-        # ru_maxrss of children: the largest child so far, so sizes run smallest first
-        "peak_rss_mb": round(after.ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(peak_kb / 1024, 1),
         **(cpu_split(cpu, totals["html_records"], counts) if workers == 1 else {}),
     }
 

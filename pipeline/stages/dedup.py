@@ -98,7 +98,7 @@ def text_hash(text: str) -> bytes:
 
 
 def _joined_hash(norms: list[str]) -> bytes:
-    """``text_hash`` of text nodes joined by "\n", from each node's normalized text: the
+    """``text_hash`` of text nodes joined by "\\n", from each node's normalized text: the
     newline folds into the space between them, and an empty node leaves no trace."""
     return hashlib.blake2b(" ".join(n for n in norms if n).encode(), digest_size=16).digest()
 
@@ -149,12 +149,12 @@ class _ProjectFn(beam.DoFn):
             c = self.ncfg
             sigs = compact_signatures(minhash_batch(
                 texts, num_perm=c["bands"] * c["rows"], ngram=c["ngram"]))
+        # Each text node is normalized once, for the text hash and the paragraph keys.
+        normalize = self.text or self.min_chars is not None
         for i, doc in enumerate(batch):
             r = rank(doc)
-            # Each text node is normalized once, for the text hash and the paragraph keys.
             nodes = [n.text for n in doc.nodes if isinstance(n, TextNode)]
-            wanted = self.text or self.min_chars is not None
-            norms = [normalized_text(t) for t in nodes] if wanted else []
+            norms = [normalized_text(t) for t in nodes] if normalize else []
             if self.url or self.text:
                 yield r, (_url_hash(doc.url) if self.url else None,
                           _joined_hash(norms) if self.text else None)
