@@ -141,19 +141,21 @@ class _ProjectFn(beam.DoFn):
         self.url, self.text, self.ncfg, self.min_chars = url, text, ncfg, min_chars
 
     def process(self, batch: list[Document]) -> Iterator[Any]:
-        texts = [d.text for d in batch] if self.ncfg is not None else None
+        # Each document's text nodes are listed once: for its text (Document.text joins
+        # them), and normalized once for the text hash and the paragraph keys.
+        node_texts = [[n.text for n in d.nodes if isinstance(n, TextNode)] for d in batch]
         sigs = None
         if self.ncfg is not None:
             from filters.minhash import compact_signatures, minhash_batch
 
             c = self.ncfg
             sigs = compact_signatures(minhash_batch(
-                texts, num_perm=c["bands"] * c["rows"], ngram=c["ngram"]))
-        # Each text node is normalized once, for the text hash and the paragraph keys.
+                ["\n".join(nodes) for nodes in node_texts],
+                num_perm=c["bands"] * c["rows"], ngram=c["ngram"]))
         normalize = self.text or self.min_chars is not None
         for i, doc in enumerate(batch):
             r = rank(doc)
-            nodes = [n.text for n in doc.nodes if isinstance(n, TextNode)]
+            nodes = node_texts[i]
             norms = [normalized_text(t) for t in nodes] if normalize else []
             if self.url or self.text:
                 yield r, (_url_hash(doc.url) if self.url else None,
