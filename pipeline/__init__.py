@@ -32,6 +32,7 @@ from apache_beam.typehints import disable_type_annotations  # noqa: E402 - after
 
 disable_type_annotations()
 
-from pipeline.beam_startup import cache_dofn_specs  # noqa: E402
+from pipeline.beam_startup import cache_dofn_specs, cache_function_args  # noqa: E402
 
 cache_dofn_specs()
+cache_function_args()

@@ -1,6 +1,7 @@
 """Beam coders for the build's records: Document (with its nodes), Reject, WebRecord, the
-pair records and imported rows' EmbeddedImage, in the compact encoding of ``schemas.codec``
-instead of a pickle carrying class paths and field names.
+pair records, imported rows' EmbeddedImage, spool references and the image stage's
+ImageOutcome, in the compact encoding of ``schemas.codec`` instead of a pickle carrying class
+paths and field names. New types go at the end of ``RECORD_TYPES``: its order numbers them.
 
 Two registrations, both made by ``register()`` (build.py calls it, so the pipeline that is
 built, and the workers that decode its coders, use them):
@@ -22,11 +23,12 @@ from apache_beam.coders import coder_impl, coders, typecoders
 
 from pipeline.imports.embedded import EmbeddedImage
 from pipeline.outputs.spool import SpoolRef
+from pipeline.stages.images import ImageOutcome
 from schemas import Document, ImageNode, ImageTextPair, Reject, TextNode, VideoTextPair, codec
 from scrapers.warc_read import WebRecord
 
 RECORD_TYPES = (Document, TextNode, ImageNode, Reject, WebRecord, ImageTextPair, VideoTextPair,
-                EmbeddedImage, SpoolRef)
+                EmbeddedImage, SpoolRef, ImageOutcome)
 for _cls in RECORD_TYPES:  # this order fixes the class numbers
     codec.register_record(_cls)
 

@@ -21,6 +21,7 @@ import marshal
 import pickle
 import struct
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 _classes: list[type] = []
@@ -34,9 +35,13 @@ def register_record(cls: type) -> None:
         return
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"{cls!r} is not a dataclass")
-    _ids[cls] = len(_classes)
+    cid = len(_classes)
+    _ids[cls] = cid
     _classes.append(cls)
-    _fields.append(tuple(f.name for f in dataclasses.fields(cls)))
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    _fields.append(names)
+    _to_plain[cls] = _record_plainer(cid, names)
+    _from_plain.append(_record_builder(cls, names))
 
 
 def is_record(value: Any) -> bool:
@@ -46,25 +51,66 @@ def is_record(value: Any) -> bool:
 _MARK = ...  # first item of a record's tuple, of an escaped tuple, of a pickled value
 _ESCAPED, _PICKLED = -1, -2
 _CRC = struct.Struct(">I")
-_LEAVES = (str, bytes, int, float, bool, type(None))
+_LEAVES = frozenset((str, bytes, int, float, bool, type(None)))
+_NESTED = frozenset((tuple, list, dict))  # what decoding must look inside
+
+# Records are most of what a build encodes, and most of their fields are leaves. So each
+# class gets an encoder and a decoder compiled for its fields, with the leaf test inlined:
+# a Python call per field would cost more than marshal's whole C pass.
+
+
+def _record_plainer(cid: int, names: tuple[str, ...]) -> Callable[[Any], tuple]:
+    lines = ["def plain_record(v):", "    d = v.__dict__"]
+    items = []
+    for i, name in enumerate(names):
+        lines.append(f"    x{i} = d[{name!r}]")
+        items.append(f"x{i} if type(x{i}) in L else P(x{i})")
+    lines.append(f"    return (M, {cid}, {', '.join(items)})")
+    return _compiled("\n".join(lines), "plain_record", {"L": _LEAVES, "P": _plain, "M": _MARK})
+
+
+def _record_builder(cls: type, names: tuple[str, ...]) -> Callable[[tuple], Any]:
+    lines = ["def build_record(v):", "    obj = new(cls)", "    d = obj.__dict__"]
+    for i, name in enumerate(names):
+        lines.append(f"    x = v[{i + 2}]")
+        lines.append(f"    d[{name!r}] = U(x) if type(x) in N else x")
+    lines.append("    return obj")
+    return _compiled("\n".join(lines), "build_record",
+                     {"new": object.__new__, "cls": cls, "N": _NESTED, "U": _unplain})
+
+
+def _compiled(source: str, name: str, env: dict[str, Any]) -> Callable:
+    namespace: dict[str, Any] = {}
+    exec(compile(source, f"<codec {name}>", "exec"), env, namespace)
+    return namespace[name]
 
 
 def _plain(v: Any) -> Any:
     t = type(v)
     if t in _LEAVES:
         return v
-    cid = _ids.get(t)
-    if cid is not None:
-        d = v.__dict__
-        return (_MARK, cid, *[_plain(d[name]) for name in _fields[cid]])
-    if t is list:
-        return [_plain(x) for x in v]
-    if t is dict:
-        return {_plain(k): _plain(x) for k, x in v.items()}
-    if t is tuple:
-        items = tuple(_plain(x) for x in v)
-        return (_MARK, _ESCAPED, *items) if items and items[0] is _MARK else items
+    to_plain = _to_plain.get(t)
+    if to_plain is not None:
+        return to_plain(v)
     return (_MARK, _PICKLED, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _plain_list(v: list) -> list:
+    return [x if type(x) in _LEAVES else _plain(x) for x in v]
+
+
+def _plain_tuple(v: tuple) -> tuple:
+    items = tuple([x if type(x) in _LEAVES else _plain(x) for x in v])
+    return (_MARK, _ESCAPED, *items) if items and items[0] is _MARK else items
+
+
+def _plain_dict(v: dict) -> dict:
+    return {_plain(k): x if type(x) in _LEAVES else _plain(x) for k, x in v.items()}
+
+
+_to_plain: dict[type, Callable[[Any], Any]] = {
+    list: _plain_list, tuple: _plain_tuple, dict: _plain_dict}
+_from_plain: list[Callable[[tuple], Any]] = []
 
 
 def _unplain(v: Any) -> Any:
@@ -75,18 +121,15 @@ def _unplain(v: Any) -> Any:
             if tag == _PICKLED:
                 return pickle.loads(v[2])
             if tag == _ESCAPED:
-                return tuple(_unplain(x) for x in v[2:])
-            cls = _classes[tag]
-            obj = cls.__new__(cls)
-            d = obj.__dict__
-            for name, x in zip(_fields[tag], v[2:]):
-                d[name] = _unplain(x)
-            return obj
-        return tuple(_unplain(x) for x in v)
+                return tuple([_unplain(x) if type(x) in _NESTED else x for x in v[2:]])
+            if len(v) != len(_fields[tag]) + 2:
+                raise ValueError(f"record {tag} with {len(v) - 2} fields")
+            return _from_plain[tag](v)
+        return tuple([_unplain(x) if type(x) in _NESTED else x for x in v])
     if t is list:
-        return [_unplain(x) for x in v]
+        return [_unplain(x) if type(x) in _NESTED else x for x in v]
     if t is dict:
-        return {_unplain(k): _unplain(x) for k, x in v.items()}
+        return {_unplain(k): _unplain(x) if type(x) in _NESTED else x for k, x in v.items()}
     return v
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import copy
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -55,13 +56,17 @@ class Document:
         return [n for n in self.nodes if isinstance(n, ImageNode)]
 
     def to_dict(self) -> dict[str, Any]:
+        """``dataclasses.asdict`` plus each node's "type", made directly: asdict deep-copies
+        every field of every node, and a shard writes this for every document."""
         nodes = []
         for n in self.nodes:
-            d = asdict(n)
-            d["type"] = "text" if isinstance(n, TextNode) else "image"
+            text = isinstance(n, TextNode)
+            d = {name: getattr(n, name) for name in (_TEXT_FIELDS if text else _IMAGE_FIELDS)}
+            d["type"] = "text" if text else "image"
             nodes.append(d)
-        out = asdict(self)
+        out = {name: getattr(self, name) for name in _DOC_FIELDS}
         out["nodes"] = nodes
+        out["meta"] = copy.deepcopy(self.meta)  # as asdict: the caller owns what it gets
         return out
 
     @classmethod
@@ -73,3 +78,8 @@ class Document:
             nodes.append(TextNode(**n) if kind == "text" else ImageNode(**n))
         fields = {k: v for k, v in d.items() if k != "nodes" and k in cls.__dataclass_fields__}
         return cls(nodes=nodes, **fields)
+
+
+_TEXT_FIELDS = tuple(f.name for f in fields(TextNode))
+_IMAGE_FIELDS = tuple(f.name for f in fields(ImageNode))
+_DOC_FIELDS = tuple(f.name for f in fields(Document))

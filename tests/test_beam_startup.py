@@ -68,8 +68,8 @@ def test_an_instance_with_its_own_method_is_read_itself():
     assert userstate.get_dofn_specs(odd) == ({BAG}, set())
 
 
-def test_every_dofn_of_the_build_gets_beams_own_answer(tmp_path):
-    """Guards a Beam upgrade: the cache must agree with Beam's lookup on the real graph."""
+def _build_dofns(tmp_path) -> list:
+    """The DoFn of every ParDo in the real build graph."""
     cfg = load_config(overrides={"sources": {"interleaved": {"input": [str(tmp_path / "x")]}}})
     p = beam.Pipeline(options=pipeline_options([]))
     build_graph(p, cfg, str(tmp_path / "out"))
@@ -81,6 +81,12 @@ def test_every_dofn_of_the_build_gets_beams_own_answer(tmp_path):
                 fns.append(node.transform.fn)
 
     p.visit(Visit())
+    return fns
+
+
+def test_every_dofn_of_the_build_gets_beams_own_answer(tmp_path):
+    """Guards a Beam upgrade: the cache must agree with Beam's lookup on the real graph."""
+    fns = _build_dofns(tmp_path)
     assert len(fns) > 100
     for fn in fns:
         assert userstate.get_dofn_specs(fn) == uncached(fn), fn
@@ -105,3 +111,36 @@ def test_options_make_each_view_once_and_views_share_one_table():
     back = pickle.loads(pickle.dumps(opts))  # what a worker process receives
     assert back.view_as(StandardOptions).runner == "DirectRunner"
     assert back.view_as(TypeOptions).pipeline_type_check is False
+
+
+def test_argument_lists_are_beams_own_and_follow_replaced_defaults():
+    from apache_beam.transforms import core
+
+    uncached_args = core.get_function_args_defaults.uncached
+
+    def f(a, b=1, *, c=2):
+        return a
+
+    for fn in (f, _Stateful().process, _Plain().process, _with_state, lambda x, y=3: x):
+        for _ in range(2):  # the second answer comes from the cache
+            assert core.get_function_args_defaults(fn) == uncached_args(fn)
+    got = core.get_function_args_defaults(f)
+    got[0].append("changed")  # a caller's copy: the cache is untouched
+    assert core.get_function_args_defaults(f) == (["a", "b"], [1])
+    f.__defaults__ = (5,)
+    assert core.get_function_args_defaults(f) == (["a", "b"], [5])
+
+
+def test_every_dofn_method_of_the_build_gets_beams_own_arguments(tmp_path):
+    """Guards a Beam upgrade: each method Beam inspects gets the uncached answer."""
+    from apache_beam.transforms import core
+
+    uncached_args = core.get_function_args_defaults.uncached
+    fns = _build_dofns(tmp_path)
+    checked = 0
+    for fn in fns:
+        for name in ("process", "setup", "start_bundle", "finish_bundle", "teardown"):
+            method = getattr(fn, name)
+            assert core.get_function_args_defaults(method) == uncached_args(method), (fn, name)
+            checked += 1
+    assert checked > 500

@@ -3,8 +3,13 @@ the ones Beam uses for the build's untyped and typed PCollections."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import marshal
 import math
+import pickle
+import struct
+import zlib
 from typing import Any
 
 import apache_beam as beam
@@ -93,6 +98,59 @@ def test_pairs_and_unknown_objects_round_trip():
     odd = {"s": {1, 2}, "c": complex(1, 2)}  # not a registered record: pickled
     for value in (pair, video, odd, [pair, odd]):
         _same(codec.decode(codec.encode(value)), value)
+
+
+def _reference_tree(v: Any) -> Any:
+    """The encoding's plain tree, written out the slow, obvious way: the compiled per-class
+    encoders must produce exactly this, or bytes (and so shuffle order) would change."""
+    if type(v) in (str, bytes, int, float, bool, type(None)):
+        return v
+    if codec.is_record(v):
+        cid = codec._ids[type(v)]
+        return (..., cid, *(_reference_tree(getattr(v, n)) for n in codec._fields[cid]))
+    if type(v) is list:
+        return [_reference_tree(x) for x in v]
+    if type(v) is dict:
+        return {_reference_tree(k): _reference_tree(x) for k, x in v.items()}
+    if type(v) is tuple:
+        items = tuple(_reference_tree(x) for x in v)
+        return (..., -1, *items) if items and items[0] is ... else items
+    return (..., -2, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(DOCUMENTS | REJECTS | RECORDS | st.tuples(st.just(...), TEXT), max_size=3))
+def test_compiled_encoders_write_the_reference_tree(values):
+    assert codec.encode(values)[:-4] == marshal.dumps(_reference_tree(values), 2)
+
+
+@settings(max_examples=100, deadline=None)
+@given(DOCUMENTS)
+def test_to_dict_is_asdict_with_node_types(doc):
+    """A shard's JSON: what dataclasses.asdict gives, each node with its "type"."""
+    want = dataclasses.asdict(doc)
+    want["nodes"] = [dict(dataclasses.asdict(n), type="text" if isinstance(n, TextNode)
+                          else "image") for n in doc.nodes]
+    got = doc.to_dict()
+    assert got == want and list(got) == list(want)
+    assert got["meta"] is not doc.meta  # a copy, as asdict makes
+
+
+def test_image_outcomes_are_records_not_pickles():
+    from pipeline.stages.images import ImageOutcome
+
+    out = ImageOutcome(True, "warc", jpeg="ab/abcd.jpg", width=3, height=4, sha256="ab" * 32,
+                       phash=2**63 + 5, tags={"x": (1.5, None)}, record="f.warc.gz@12")
+    blob = codec.encode((3, out))
+    assert b"ImageOutcome" not in blob and b"pipeline.stages" not in blob
+    _same(codec.decode(blob), (3, out))
+
+
+def test_a_record_with_the_wrong_field_count_is_corrupt():
+    cid = codec._ids[Reject]
+    body = marshal.dumps((..., cid, "only", "three", "fields"), 2)
+    with pytest.raises(ValueError):
+        codec.decode(body + struct.pack(">I", zlib.crc32(body)))
 
 
 def test_corrupt_encodings_raise():

@@ -198,3 +198,12 @@ def test_the_text_hash_from_nodes_is_the_hash_of_their_joined_text(nodes):
     once, for the paragraph keys too): it must equal the hash of the joined text, as before."""
     want = dedup.text_hash("\n".join(nodes))
     assert dedup._joined_hash([dedup.normalized_text(t) for t in nodes]) == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("\x1c\x85\u2028\u3000_ "),
+               max_size=30))
+def test_normalized_text_is_words_joined_by_single_spaces(text):
+    """One substitution and a strip: the same as splitting on any whitespace and joining."""
+    folded = dedup._NON_WORD.sub(" ", text.lower())
+    assert dedup.normalized_text(text) == " ".join(folded.split())

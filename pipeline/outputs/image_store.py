@@ -30,12 +30,15 @@ class ImageStore:
 
     def __init__(self, root: str) -> None:
         self.root = root.rstrip("/")
+        # Looked up once: FileSystems finds a path's filesystem anew on every call, and put()
+        # runs for every checked image.
+        self._fs = FileSystems.get_filesystem(self.root)
 
     def put(self, data: bytes) -> str:
         """Store ``data`` once; return the path that stands for it in a sample."""
         digest = hashlib.sha256(data).hexdigest()
-        path = FileSystems.join(self.root, digest[:2], f"{digest}.jpg")
-        if not FileSystems.exists(path):
+        path = self._fs.join(self.root, digest[:2], f"{digest}.jpg")
+        if not self._fs.exists(path):
             # No fsync: member_bytes checks the content against its name when it reads it.
             write_atomic(path, data, durable=False)
         return path

@@ -89,8 +89,10 @@ def _key_of(rank_str: str) -> str:
 
 
 def normalized_text(text: str) -> str:
-    """Case, punctuation and whitespace folded: copies differing only in those match."""
-    return " ".join(_NON_WORD.sub(" ", text.lower()).split())
+    """Case, punctuation and whitespace folded: copies differing only in those match.
+    Whitespace is never a word character, so the one substitution leaves single spaces
+    between words and at most one at either end."""
+    return _NON_WORD.sub(" ", text.lower()).strip(" ")
 
 
 def text_hash(text: str) -> bytes:
