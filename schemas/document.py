@@ -76,8 +76,8 @@ class Document:
             n = dict(n)
             kind = n.pop("type")
             nodes.append(TextNode(**n) if kind == "text" else ImageNode(**n))
-        fields = {k: v for k, v in d.items() if k != "nodes" and k in cls.__dataclass_fields__}
-        return cls(nodes=nodes, **fields)
+        values = {k: v for k, v in d.items() if k != "nodes" and k in cls.__dataclass_fields__}
+        return cls(nodes=nodes, **values)
 
 
 _TEXT_FIELDS = tuple(f.name for f in fields(TextNode))
