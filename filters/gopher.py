@@ -156,8 +156,8 @@ class GopherRepetition(Filter):
         else:
             out["dup_paragraphs"], out["dup_paragraph_chars"] = ts.duplicate_share(paras)
         ws = ts.lower_words(text)
-        for n in _TOP_NS:
-            out[f"top_{n}gram"] = ts.top_ngram_char_share(ws, n)
+        tops = ts.top_ngram_char_shares(ws, _TOP_NS[0], _TOP_NS[-1])
+        out.update((f"top_{n}gram", v) for n, v in zip(_TOP_NS, tops))
         shares = ts.dup_ngram_char_shares(ws, _DUP_NS[0], _DUP_NS[-1])
         out.update((f"dup_{n}gram", v) for n, v in zip(_DUP_NS, shares))
         return out

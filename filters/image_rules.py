@@ -59,7 +59,8 @@ def _quads(thumb: np.ndarray) -> np.ndarray:
 
 def thumb_stats(thumb: np.ndarray, grey: np.ndarray | None = None) -> tuple[float, int]:
     """``pixel_stats`` of an RGB thumbnail (64 x 64 x 3 uint8) from filters.thumbnail;
-    ``grey``: its ``gray`` levels when the caller has them already."""
+    ``grey``: its ``gray`` levels when the caller has them already. With ``grey`` given,
+    the channels may come in any order: a count of distinct colours does not depend on it."""
     from filters.thumbnail import gray
 
     grey = gray(thumb) if grey is None else grey

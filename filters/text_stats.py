@@ -138,6 +138,37 @@ def top_ngram_char_share(ws: Sequence[str], n: int) -> float:
     return min(1.0, ratio(sum(map(len, gram)) * count, total))
 
 
+def top_ngram_char_shares(ws: Sequence[str], first: int, last: int) -> list[float]:
+    """``top_ngram_char_share`` for every n in first..last, sharing the work: an n-gram can
+    occur twice only where the two (n - 1)-grams it is made of both occur twice, so past
+    ``first`` only those starts are counted. The counts of repeated n-grams, and the order in
+    which they are first seen (the tie-break), are those of a count over every start."""
+    out: list[float] = []
+    total = sum(map(len, ws))
+    starts: list[int] | None = None  # starts of repeated (n - 1)-grams, ascending
+    for n in range(first, last + 1):
+        if len(ws) < n or starts == []:
+            out.append(0.0)
+            starts = []
+            continue
+        if starts is None:
+            grams = list(ngrams(ws, n))
+            at = range(len(grams))
+        else:
+            repeated = set(starts)
+            at = [i for i in starts if i + 1 in repeated]
+            grams = [tuple(ws[i:i + n]) for i in at]
+        counts = Counter(grams)
+        gram, count = counts.most_common(1)[0] if counts else ((), 0)
+        if count < 2:
+            out.append(0.0)
+            starts = []
+            continue
+        out.append(min(1.0, ratio(sum(map(len, gram)) * count, total)))
+        starts = [i for i, g in zip(at, grams) if counts[g] > 1]
+    return out
+
+
 def dup_ngram_char_share(ws: Sequence[str], n: int) -> float:
     """Characters (of words) covered by word n-grams that repeat an earlier occurrence of the
     same n-gram, over all word characters. Overlapping duplicates count each word once, and

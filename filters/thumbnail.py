@@ -98,13 +98,15 @@ def thumbnail(img: Image.Image) -> np.ndarray:
     return shrink(np.asarray(rgb, dtype=np.uint8))
 
 
-def gray(thumb: np.ndarray) -> np.ndarray:
-    """Float grey levels (0-255) of an RGB thumbnail.
+def gray(thumb: np.ndarray, order: str = "RGB") -> np.ndarray:
+    """Float grey levels (0-255) of an RGB thumbnail (``order="BGR"``: of a BGR one, as
+    OpenCV keeps pixels; the same levels, bit for bit, without reordering the channels).
 
     Summed channel by channel rather than as a matrix product: numpy hands a contiguous
     product to BLAS, whose own threads then spin against the build's image threads."""
+    r, g, b = (0, 1, 2) if order == "RGB" else (2, 1, 0)
     t = thumb.astype(np.float64)
-    return t[..., 0] * _LUMA[0] + t[..., 1] * _LUMA[1] + t[..., 2] * _LUMA[2]
+    return t[..., r] * _LUMA[0] + t[..., g] * _LUMA[1] + t[..., b] * _LUMA[2]
 
 
 def halve(arr: np.ndarray) -> np.ndarray:

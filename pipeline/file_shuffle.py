@@ -259,13 +259,20 @@ class _GroupReaderFn(beam.DoFn):
 
 
 class _CombineReaderFn(beam.DoFn):
-    def __init__(self, fn: beam.CombineFn, max_open: int) -> None:
-        self.fn, self.max_open = fn, max_open
+    """Merges each key's accumulators; ``keep`` (of the output) drops a key in the merge,
+    before its key is decoded or an element is made for it."""
+
+    def __init__(self, fn: beam.CombineFn, max_open: int,
+                 keep: Callable[[Any], bool] | None = None) -> None:
+        self.fn, self.max_open, self.keep = fn, max_open, keep
 
     def process(self, item: tuple[int, Iterable[str]]) -> Iterator[tuple[Any, Any]]:
+        keep = self.keep
         for key, records in _merged(item[1], self.max_open):
-            acc = self.fn.merge_accumulators(codec.decode(v) for _, v in records)
-            yield codec.decode(key), self.fn.extract_output(acc)
+            out = self.fn.extract_output(
+                self.fn.merge_accumulators(codec.decode(v) for _, v in records))
+            if keep is None or keep(out):
+                yield codec.decode(key), out
 
 
 class _Only(beam.CombineFn):
@@ -357,11 +364,20 @@ class Shuffle:
         return (self.combine(label, keyed, _Only())
                 | f"{label}Only" >> beam.Map(lambda kv: kv[0]))
 
-    def count(self, label: str, pcoll: beam.PCollection) -> beam.PCollection:
-        """(key, value) -> (key, number of values)."""
+    def count(self, label: str, pcoll: beam.PCollection, at_least: int = 1) -> beam.PCollection:
+        """(key, value) -> (key, number of values), for the keys with ``at_least`` values
+        (through files, the others are dropped in the merge: most keys of a corpus-wide
+        count are said once)."""
         if not self.files:
-            return pcoll | label >> beam.combiners.Count.PerKey()
-        return self.combine(label, pcoll, beam.combiners.CountCombineFn())
+            counts = pcoll | label >> beam.combiners.Count.PerKey()
+            if at_least <= 1:
+                return counts
+            return counts | f"{label}AtLeast" >> beam.Filter(lambda kv: kv[1] >= at_least)
+        fn = beam.combiners.CountCombineFn()
+        keep = None if at_least <= 1 else (lambda n: n >= at_least)
+        return self._through_runs(label, (pcoll,), lambda root: _CombineWriterFn(
+            root, self.partitions, self.spill_bytes, fn),
+            _CombineReaderFn(fn, self.max_open_runs, keep))
 
     def _through_runs(self, label: str, pcolls: tuple[beam.PCollection, ...], writer: Any,
                       reader: beam.DoFn) -> beam.PCollection:

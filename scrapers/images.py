@@ -277,14 +277,18 @@ def _resize(arr: np.ndarray, w: int, h: int) -> np.ndarray:
     return cv2.resize(arr, (w, h), interpolation=cv2.INTER_AREA)
 
 
+@lru_cache(maxsize=1024)
 def _lanczos_taps(factor: float) -> np.ndarray:
     """Lanczos-3 kernel stretched by ``factor``: the low-pass that leaves only what the
-    output grid can hold."""
+    output grid can hold. Kept per factor (read-only): web images come in few sizes, and
+    making the kernel costs about as much as a pHash."""
     n = int(np.ceil(3 * factor))
     x = np.arange(-n, n + 1) / factor
     taps = np.sinc(x) * np.sinc(x / 3)
     taps[np.abs(x) >= 3] = 0
-    return (taps / taps.sum()).astype(np.float32)
+    out = (taps / taps.sum()).astype(np.float32)
+    out.flags.writeable = False
+    return out
 
 
 def _lanczos(cv2, arr: np.ndarray, w: int, h: int) -> np.ndarray:  # noqa: ANN001
@@ -330,8 +334,8 @@ def _describe(arr: np.ndarray, res: ImageResult) -> None:
     from filters.phash import phash_thumb
     from filters.thumbnail import gray, shrink
 
-    thumb = np.ascontiguousarray(shrink(arr)[..., ::-1])  # BGR -> RGB
-    grey = gray(thumb)
+    thumb = shrink(arr)  # BGR, as decoded: the grey levels are read in that order
+    grey = gray(thumb, "BGR")
     res.phash = phash_thumb(thumb, grey)
     res.gray_std, res.colors = thumb_stats(thumb, grey)
 

@@ -3,6 +3,7 @@ GroupByKey and CombinePerKey, on real Beam pipelines."""
 
 from __future__ import annotations
 
+import collections
 import glob
 import os
 import random
@@ -121,6 +122,9 @@ def test_combine_count_and_distinct_match_the_runners(tmp_path):
             assert_that(sh.count(f"Count{name}", pc),
                         equal_to([(k, sum(1 for kk, _ in records if kk == k))
                                   for k in {k for k, _ in records}]), label=f"count{name}")
+            assert_that(sh.count(f"CountAtLeast{name}", pc, at_least=55),
+                        equal_to([(k, n) for k, n in collections.Counter(
+                            k for k, _ in records).items() if n >= 55]), label=f"atleast{name}")
             assert_that(sh.distinct(f"Distinct{name}", pc | f"Keys{name}" >> beam.Keys()),
                         equal_to(sorted({k for k, _ in records})), label=f"distinct{name}")
 

@@ -123,6 +123,17 @@ def test_shared_dup_ngram_shares_match_the_naive_count():
         assert got == pytest.approx([_naive_dup_share(ws, n) for n in range(5, 11)]), ws
 
 
+def test_shared_top_ngram_shares_equal_a_count_over_every_start():
+    """Exactly equal, ties included: the most common n-gram (the first seen among equals)
+    decides how many characters count, so the restricted count must keep that order."""
+    rnd = random.Random(11)
+    for _ in range(2000):
+        vocab = ["a", "bb", "ccc", "dd", "e", "ffff"][:rnd.randint(1, 6)]
+        ws = [rnd.choice(vocab) for _ in range(rnd.randint(0, 30))]
+        got = ts.top_ngram_char_shares(ws, 2, 4)
+        assert got == [ts.top_ngram_char_share(ws, n) for n in (2, 3, 4)], ws
+
+
 def test_repetition_ratios():
     assert ts.char_repetition_ratio("abcdefghijklmnop", 10) == 0.0
     # Said twice, every 10-gram inside either copy repeats; only those across the join don't.

@@ -508,8 +508,7 @@ def _paragraph_verdicts(para, gate, near_out, pcfg: dict[str, Any], sh: Shuffle)
     else:
         members = (sh.group("ParaGate", para, *(g for g in (gate, near_out) if g is not None))
                    | "ParaKeys" >> beam.FlatMap(_running, gate is not None))
-    counts = (sh.count("ParaCount", members)
-              | "ParaRepeated" >> beam.Filter(lambda kv: kv[1] >= min_docs))
+    counts = sh.count("ParaCount", members, at_least=min_docs)
     # A repeated paragraph's key holds its count and at least min_docs members; any other
     # key (most paragraphs: said once) holds members alone, fewer than min_docs of them.
     return (_lazy_join("ParaMembers", sh, counts, members, int, min_values=min_docs + 1)
