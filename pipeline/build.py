@@ -10,6 +10,7 @@ shuffle small tuples and per-bundle counts only.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from importlib import metadata
 from typing import Any
 
@@ -31,7 +32,7 @@ from pipeline.outputs.reject_files import REJECT_BUCKETS, WriteRejects
 from pipeline.outputs.shards import DEFAULT_BUCKETS_PER_INPUT, WriteShards, document_group
 from pipeline.outputs.spool import park_batches, unpark_batches
 from pipeline.outputs.summary import SummaryFn, TopDomains, doc_summary, with_top_domains
-from pipeline.rejects import REJECTS
+from pipeline.rejects import REJECTS, rejects_in
 from pipeline.stages.decontam import DecontaminateText
 from pipeline.stages.dedup import Deduplicate
 from pipeline.stages.extract import ExtractFn
@@ -69,11 +70,20 @@ def _read_counts(rec: WebRecord) -> tuple:
     return () if rec.kind == "skipped" else ((fn.record_label(rec.kind), 1),)
 
 
-def _reject_counts(r: Reject) -> tuple:
-    """A reject's reason; a node reject also takes its paragraph back out of the nodes."""
-    if r.stage == "node":
-        return (fn.reject_label(r), 1), (fn.out_label("node"), -1)
-    return ((fn.reject_label(r), 1),)
+def _reject_counts(element: Reject | list[Reject]) -> Iterator[tuple]:
+    """Each reject's reason; a node reject also takes its paragraph back out of the nodes."""
+    for r in rejects_in(element):
+        yield fn.reject_label(r), 1
+        if r.stage == "node":
+            yield fn.out_label("node"), -1
+
+
+def _extract_image_requests(rejects: list[Reject]) -> Iterator[tuple]:
+    """Images the extractor found and dropped by its rules (stage "image") count as image
+    requests too: they are image rejects that never enter the image stage."""
+    n = sum(1 for r in rejects if r.stage == "image")
+    if n:
+        yield fn.in_label("image"), n
 
 
 def _extract_branch(records: beam.PCollection, i: int, cfg: dict[str, Any],
@@ -89,11 +99,8 @@ def _extract_branch(records: beam.PCollection, i: int, cfg: dict[str, Any],
     extracted = html | f"Extract{i}" >> beam.ParDo(ExtractFn(cfg)).with_outputs(
         REJECTS, main="docs")
     parts["rejects"].append(extracted[REJECTS])
-    # Images the extractor found and dropped by its rules (stage "image") count as image
-    # requests too: they are image rejects that never enter the image stage.
     parts["counts"].append(count_labels(
-        extracted[REJECTS], f"L_image_in_extract{i}",
-        lambda r: ((fn.in_label("image"), 1),) if r.stage == "image" else ()))
+        extracted[REJECTS], f"L_image_in_extract{i}", _extract_image_requests))
     parts["counts"].append(count_out(extracted.docs, "extract", f"extract{i}"))
     return extracted.docs, images
 

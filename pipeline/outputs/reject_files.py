@@ -29,6 +29,7 @@ from pipeline.file_shuffle import RUNNER, Shuffle, records_of, write_records
 from pipeline.outputs.atomic import atomic_output
 from pipeline.outputs.shards import stable_bucket
 from pipeline.outputs.spool import SpoolReader, SpoolRef, park_batches, unbatched
+from pipeline.rejects import rejects_in
 from schemas import Reject
 from schemas.arrow import REJECT_SCHEMA
 
@@ -125,7 +126,8 @@ def write_reject_file(path: str, rows: Iterable[Reject]) -> int:
 class WriteRejects(beam.PTransform):
     """Rejects -> rejects/rejects-<stage>-BBB.parquet; emits the relative paths written.
 
-    Takes one PCollection of rejects or a tuple of them. Each is parked where it is made, in
+    Takes one PCollection of rejects or a tuple of them (an element: a Reject or a list of
+    them, ``pipeline.rejects.rejects_in``). Each is parked where it is made, in
     batches per file (``pipeline.outputs.spool``), so neither the Flatten of the stages'
     rejects nor the group per file carries the rows: a runner that buffers them holds one
     reference per batch."""
@@ -154,5 +156,6 @@ class WriteRejects(beam.PTransform):
                 reader.close()
             return rel
 
-        parked = [park_batches(s, f"Park{i}", out_dir, file_of) for i, s in enumerate(streams)]
+        parked = [park_batches(s, f"Park{i}", out_dir, file_of, values_of=rejects_in)
+                  for i, s in enumerate(streams)]
         return self.sh.group("Group", *parked) | "Write" >> beam.Map(write)

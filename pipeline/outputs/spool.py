@@ -172,21 +172,23 @@ class _ParkBatchesFn(_SpoolingFn):
     """Values -> (key, SpoolRef of a list of up to ``batch`` values with that key), per
     bundle."""
 
-    def __init__(self, root: str, key_of: Callable[[Any], Any], batch: int) -> None:
+    def __init__(self, root: str, key_of: Callable[[Any], Any], batch: int,
+                 values_of: Callable[[Any], Iterable[Any]] | None) -> None:
         super().__init__(root)
-        self.key_of, self.batch = key_of, batch
+        self.key_of, self.batch, self.values_of = key_of, batch, values_of
 
     def start_bundle(self) -> None:
         super().start_bundle()
         self.pending: dict[Any, list] = {}
 
-    def process(self, value: Any) -> Iterator[tuple[Any, SpoolRef]]:
-        key = self.key_of(value)
-        batch = self.pending.setdefault(key, [])
-        batch.append(value)
-        if len(batch) >= self.batch:
-            del self.pending[key]
-            yield key, self.spool.put(batch)
+    def process(self, element: Any) -> Iterator[tuple[Any, SpoolRef]]:
+        for value in (element,) if self.values_of is None else self.values_of(element):
+            key = self.key_of(value)
+            batch = self.pending.setdefault(key, [])
+            batch.append(value)
+            if len(batch) >= self.batch:
+                del self.pending[key]
+                yield key, self.spool.put(batch)
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
         for key, batch in self.pending.items():
@@ -196,9 +198,12 @@ class _ParkBatchesFn(_SpoolingFn):
 
 
 def park_batches(values: beam.PCollection, name: str, out_dir: str,
-                 key_of: Callable[[Any], Any], batch: int = BATCH) -> beam.PCollection:
-    """Values -> (key, SpoolRef) of batches of values sharing ``key_of(value)``."""
-    return values | name >> beam.ParDo(_ParkBatchesFn(spool_root(out_dir), key_of, batch))
+                 key_of: Callable[[Any], Any], batch: int = BATCH,
+                 values_of: Callable[[Any], Iterable[Any]] | None = None) -> beam.PCollection:
+    """Values -> (key, SpoolRef) of batches of values sharing ``key_of(value)``.
+    ``values_of``: the values in one element, for elements that carry several."""
+    return values | name >> beam.ParDo(
+        _ParkBatchesFn(spool_root(out_dir), key_of, batch, values_of))
 
 
 class _UnparkBatchesFn(ReadingFn):

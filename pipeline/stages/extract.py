@@ -1,4 +1,5 @@
-"""HTML records -> Documents, with a Reject for every page that yields none."""
+"""HTML records -> Documents, with a Reject for every page that yields none (and one for each
+image its rules leave out), a page's rejects in one list."""
 
 from __future__ import annotations
 
@@ -81,8 +82,8 @@ class ExtractFn(beam.DoFn):
             doc, rejects = None, [Reject(
                 source=rec.source_id, stage="extract", filter=EXTRACT_FILTER,
                 reason=f"error:{type(exc).__name__}", url=rec.url, detail=str(exc)[:500])]
-        for r in rejects:
-            yield pvalue.TaggedOutput(REJECTS, r)
+        if rejects:  # one element a page (pipeline.rejects.rejects_in)
+            yield pvalue.TaggedOutput(REJECTS, rejects)
         if doc is not None:
             progress.add("documents_extracted")
             yield doc
