@@ -7,9 +7,11 @@ small projections of deduplication (a few dozen records a document) make its mem
 the corpus. Here a group is made the way an external sort makes one:
 
 1. each bundle buffers its (key, value) records encoded, per partition (a hash of the key),
-   and when the buffer passes ``spill_bytes`` (and when the bundle ends) writes each
-   partition's records sorted, as one run file, ``<root>/<label>/<random>-<partition>.run``;
-   only (partition, run path) elements go on;
+   and when the buffer passes ``spill_bytes`` (and when the bundle ends) writes them to one
+   run file, ``<root>/<label>/<random>.run``: each partition's records sorted, one partition
+   after the other. A run is one partition's part of a file, and only (partition, (file,
+   offset, length)) elements go on. One file per spill, not one per partition: the files a
+   build creates grow with its bundles, not with bundles times partitions;
 2. those few elements cross the runner's GroupByKey: a barrier that carries file names only;
 3. one task per partition merges its runs (``heapq.merge``: one record per run in memory) and
    hands each key with its values to the consumer, then the next key.
@@ -63,6 +65,7 @@ _IN_MEMORY = 20_000  # values of one key held in memory while it is handed over
 _WRITE_CHUNK = 4096  # records joined per write
 PARTITIONS, SPILL_MB = 16, 8  # defaults of shuffle.partitions and shuffle.spill_mb
 MAX_OPEN_RUNS = 64  # default of shuffle.max_open_runs
+Run = tuple[str, int, int]  # (run file, offset, length): one partition's sorted records
 
 
 class DamagedRun(ValueError):
@@ -76,7 +79,7 @@ def partition_of(key: bytes, partitions: int) -> int:
 
 
 class _RunWriterFn(beam.DoFn):
-    """Buffers encoded records per partition; writes sorted runs; yields (partition, path)."""
+    """Buffers encoded records per partition; writes sorted runs; yields (partition, Run)."""
 
     def __init__(self, root: str, partitions: int, spill_bytes: int) -> None:
         self.root, self.partitions, self.spill_bytes = root, partitions, spill_bytes
@@ -92,15 +95,21 @@ class _RunWriterFn(beam.DoFn):
     def _records(self) -> dict[int, list[tuple[bytes, bytes]]]:
         return self._parts
 
-    def _flush(self) -> Iterator[tuple[int, str]]:
+    def _flush(self) -> Iterator[tuple[int, Run]]:
         parts, self._parts, self._size = self._records(), {}, 0
-        for part in sorted(parts):
-            records = parts[part]
-            records.sort()
-            path = FileSystems.join(self.root, f"{uuid.uuid4().hex}-{part:05d}.run")
-            with FileSystems.create(path, _MIME, CompressionTypes.UNCOMPRESSED) as fh:
-                write_records(fh, records)
-            yield part, path
+        if not parts:
+            return
+        path = FileSystems.join(self.root, f"{uuid.uuid4().hex}.run")
+        runs = []
+        offset = 0
+        with FileSystems.create(path, _MIME, CompressionTypes.UNCOMPRESSED) as fh:
+            for part in sorted(parts):
+                records = parts[part]
+                records.sort()
+                length = write_records(fh, records)
+                runs.append((part, (path, offset, length)))
+                offset += length
+        yield from runs
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
         for out in self._flush():
@@ -115,7 +124,7 @@ class _GroupWriterFn(_RunWriterFn):
         super().__init__(root, partitions, spill_bytes)
         self.fan_out = fan_out
 
-    def process(self, element: Any) -> Iterator[tuple[int, str]]:
+    def process(self, element: Any) -> Iterator[tuple[int, Run]]:
         for key, value in (element,) if self.fan_out is None else self.fan_out(element):
             self._add(codec.encode(key), codec.encode(value))
         if self._size >= self.spill_bytes:
@@ -135,7 +144,7 @@ class _CombineWriterFn(_RunWriterFn):
         super().start_bundle()
         self._accs: dict[bytes, Any] = {}
 
-    def process(self, kv: tuple[Any, Any]) -> Iterator[tuple[int, str]]:
+    def process(self, kv: tuple[Any, Any]) -> Iterator[tuple[int, Run]]:
         key = codec.encode(kv[0])
         acc = self._accs.get(key)
         if acc is None:
@@ -158,11 +167,16 @@ def record(key: bytes, value: bytes) -> bytes:
     return _HEAD.pack(len(key), len(value)) + key + value
 
 
-def write_records(fh: IO[bytes], records: Iterable[tuple[bytes, bytes]]) -> None:
-    """Append (key, value) records to ``fh``, ``_WRITE_CHUNK`` of them per write."""
+def write_records(fh: IO[bytes], records: Iterable[tuple[bytes, bytes]]) -> int:
+    """Append (key, value) records to ``fh``, ``_WRITE_CHUNK`` of them per write; return
+    the bytes written."""
     it = iter(records)
+    written = 0
     while chunk := list(itertools.islice(it, _WRITE_CHUNK)):
-        fh.write(b"".join(record(k, v) for k, v in chunk))
+        data = b"".join(record(k, v) for k, v in chunk)
+        fh.write(data)
+        written += len(data)
+    return written
 
 
 def records_of(fh: IO[bytes], name: str) -> Iterator[tuple[bytes, bytes]]:
@@ -181,33 +195,51 @@ def records_of(fh: IO[bytes], name: str) -> Iterator[tuple[bytes, bytes]]:
         yield body[:klen], body[klen:]
 
 
-def _run_records(path: str) -> Iterator[tuple[bytes, bytes]]:
+class _Section:
+    """The ``length`` bytes of ``fh`` from where it stands: one run of a run file."""
+
+    def __init__(self, fh: IO[bytes], length: int) -> None:
+        self._fh, self.left = fh, length
+
+    def read(self, n: int) -> bytes:
+        data = self._fh.read(min(n, self.left))
+        self.left -= len(data)
+        return data
+
+
+def _run_records(run: Run) -> Iterator[tuple[bytes, bytes]]:
+    path, offset, length = run
     with FileSystems.open(path, _MIME, CompressionTypes.UNCOMPRESSED) as fh:
-        yield from records_of(fh, path)
+        fh.seek(offset)
+        section = _Section(fh, length)
+        yield from records_of(section, path)
+        if section.left:  # the file ends where a record would start
+            raise DamagedRun(f"{path} is cut short; remove the build's {WORK_DIR}/ folder "
+                             "and rerun")
 
 
-def _merged(paths: Iterable[str], max_open: int
+def _merged(runs: Iterable[Run], max_open: int
             ) -> Iterator[tuple[bytes, Iterator[tuple[bytes, bytes]]]]:
     """Every record of a partition's runs in (key, value) order, grouped by key. More than
     ``max_open`` runs are first merged in passes, ``max_open`` at a time, into runs beside
     them: a reader per run is what a merge holds (a read buffer each on an object store)."""
-    runs = sorted(paths)
+    runs = sorted(runs)
     while len(runs) > max_open:
         runs = [_merge_into_run(runs[i: i + max_open]) for i in range(0, len(runs), max_open)]
-    merged = heapq.merge(*(_run_records(p) for p in runs))
+    merged = heapq.merge(*(_run_records(r) for r in runs))
     return itertools.groupby(merged, key=itemgetter(0))
 
 
-def _merge_into_run(paths: list[str]) -> str:
-    """One run holding every record of ``paths``, named after them: a retried merge writes
-    the same file from the same inputs, which stay until ``_work/`` goes."""
-    folder, first = paths[0].rsplit("/", 1)
-    name = hashlib.blake2b("\n".join(paths).encode(), digest_size=16).hexdigest()
-    out = f"{folder}/merged-{name}-{first.rsplit('-', 1)[-1]}"  # keeps "<partition>.run"
-    merged = heapq.merge(*(_run_records(p) for p in paths))
+def _merge_into_run(runs: list[Run]) -> Run:
+    """One run holding every record of ``runs``, in a file named after them: a retried merge
+    writes the same file from the same inputs, which stay until ``_work/`` goes."""
+    folder = runs[0][0].rsplit("/", 1)[0]
+    name = hashlib.blake2b(repr(runs).encode(), digest_size=16).hexdigest()
+    out = f"{folder}/merged-{name}.run"
+    merged = heapq.merge(*(_run_records(r) for r in runs))
     with atomic_output(out, durable=False) as fh:
-        write_records(fh, merged)
-    return out
+        length = write_records(fh, merged)
+    return out, 0, length
 
 
 class GroupValues:
@@ -248,7 +280,7 @@ class _GroupReaderFn(beam.DoFn):
     def __init__(self, max_open: int, min_values: int = 1) -> None:
         self.max_open, self.min_values = max_open, min_values
 
-    def process(self, item: tuple[int, Iterable[str]]) -> Iterator[tuple[Any, Iterable[Any]]]:
+    def process(self, item: tuple[int, Iterable[Run]]) -> Iterator[tuple[Any, Iterable[Any]]]:
         for key, records in _merged(item[1], self.max_open):
             values = GroupValues(records)
             try:
@@ -266,7 +298,7 @@ class _CombineReaderFn(beam.DoFn):
                  keep: Callable[[Any], bool] | None = None) -> None:
         self.fn, self.max_open, self.keep = fn, max_open, keep
 
-    def process(self, item: tuple[int, Iterable[str]]) -> Iterator[tuple[Any, Any]]:
+    def process(self, item: tuple[int, Iterable[Run]]) -> Iterator[tuple[Any, Any]]:
         keep = self.keep
         for key, records in _merged(item[1], self.max_open):
             out = self.fn.extract_output(

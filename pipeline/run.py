@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from pipeline.config import ConfigError, config_hash, load_config
-from pipeline.outputs.image_store import IMAGES_DIR, WORK_DIR
+from pipeline.outputs.image_store import WORK_DIR
 
 LOCAL_RUNNER = "FnApiRunner"  # in-process and offline-safe (the default runner may fetch Prism)
 
@@ -44,9 +44,7 @@ def prepare_output(out_dir: str, chash: str, overwrite: bool) -> None:
     """Refuse to mix two configs in one directory; clear leftovers of a killed run."""
     from apache_beam.io.filesystems import FileSystems
 
-    from pipeline.file_shuffle import SHUFFLE_DIR
     from pipeline.outputs.atomic import TMP_MARK
-    from pipeline.outputs.spool import SPOOL_DIR
 
     mpath = FileSystems.join(out_dir, "manifest.json")
     if FileSystems.exists(mpath) and not overwrite:
@@ -55,22 +53,18 @@ def prepare_output(out_dir: str, chash: str, overwrite: bool) -> None:
         if old.get("config_hash") != chash:
             raise ConfigError(f"{out_dir} holds a build with another config; "
                               "use --overwrite or another --output")
-    # A killed run's spool and run files are never referenced again (pipeline.outputs.spool,
-    # pipeline.file_shuffle); its parked images are, by content, and stay for the rerun.
+    # Nothing a killed run left in the work folder is referenced again: spool files, run
+    # files and image packs are named at random per bundle (pipeline.outputs.spool,
+    # pipeline.file_shuffle, pipeline.outputs.image_store).
     listed = _list(out_dir)
     stale = [m.path for m in listed if overwrite or TMP_MARK in m.path]
     if stale:
         FileSystems.delete(stale)
-    if overwrite:
-        delete_tree(FileSystems.join(out_dir, WORK_DIR))
-    else:
-        for sub in (SPOOL_DIR, SHUFFLE_DIR):
-            delete_tree(FileSystems.join(out_dir, sub))
+    delete_tree(FileSystems.join(out_dir, WORK_DIR))
 
 
 def _list(out_dir: str):
-    """The outputs a build writes by name (not the work folder: that holds a file per parked
-    image and is never listed whole)."""
+    """The outputs a build writes by name (not the work folder, which is removed as a tree)."""
     from apache_beam.io.filesystems import FileSystems
 
     found = []
@@ -95,18 +89,10 @@ def delete_tree(path: str) -> None:
 
 
 def remove_work(out_dir: str) -> None:
-    """The images parked between the image stage and the shards are in the shards now.
-
-    One folder of parked images at a time (``pipeline.outputs.image_store`` spreads them over
-    256), so a store that lists a prefix before deleting it (S3) lists a 256th of them."""
+    """The spool, run files and image packs are in the shards now."""
     from apache_beam.io.filesystems import FileSystems
-    from apache_beam.io.localfilesystem import LocalFileSystem
 
-    work = FileSystems.join(out_dir, WORK_DIR)
-    if not isinstance(FileSystems.get_filesystem(work), LocalFileSystem):
-        for i in range(256):
-            delete_tree(FileSystems.join(out_dir, IMAGES_DIR, f"{i:02x}"))
-    delete_tree(work)
+    delete_tree(FileSystems.join(out_dir, WORK_DIR))
 
 
 def remove_unlisted(out_dir: str, manifest: dict[str, Any]) -> None:

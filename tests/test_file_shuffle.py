@@ -7,6 +7,7 @@ import collections
 import glob
 import os
 import random
+import struct
 
 import apache_beam as beam
 import pytest
@@ -139,15 +140,42 @@ def test_a_hot_key_past_the_memory_bound_is_read_back_from_disk(monkeypatch):
 
 
 def test_a_cut_run_file_is_a_clear_error(tmp_path):
-    sh = Shuffle(str(tmp_path / "sh"), partitions=1)
+    sh = Shuffle(str(tmp_path / "sh"), partitions=3)
     with beam.Pipeline() as p:
-        _ = sh.group("G", p | beam.Create([(i, "x" * 50) for i in range(20)]))
-    (run,) = glob.glob(str(tmp_path / "sh" / "G" / "*.run"))
-    assert len(list(_run_records(run))) == 20
-    with open(run, "r+b") as fh:
-        fh.truncate(os.path.getsize(run) - 3)
+        _ = sh.group("G", p | beam.Create([(i, "x" * 50) for i in range(30)]))
+    (path,) = glob.glob(str(tmp_path / "sh" / "G" / "*.run"))  # one file for all partitions
+    size = os.path.getsize(path)
+    runs = []  # its partitions' runs, recovered from the file: they lie one after another
+    offset = 0
+    while offset < size:
+        length = 0
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            first = None
+            while offset + length < size:
+                klen, vlen = struct.unpack(">II", fh.read(8))
+                key = fh.read(klen)
+                fh.read(vlen)
+                part = file_shuffle.partition_of(key, 3)
+                if first is not None and part != first:
+                    break
+                first = part
+                length += 8 + klen + vlen
+        runs.append((path, offset, length))
+        offset += length
+    assert len(runs) == 3
+    assert sum(len(list(_run_records(r))) for r in runs) == 30
+    last = runs[-1]
+    with open(path, "r+b") as fh:
+        fh.truncate(size - 3)  # inside the last record
     with pytest.raises(DamagedRun, match="cut short"):
-        list(_run_records(run))
+        list(_run_records(last))
+    with open(path, "r+b") as fh:
+        fh.seek(last[1])
+        klen, vlen = struct.unpack(">II", fh.read(8))
+        fh.truncate(last[1] + 8 + klen + vlen)  # at a record's end: whole records are missing
+    with pytest.raises(DamagedRun, match="cut short"):
+        list(_run_records(last))
 
 
 def test_auto_takes_files_on_a_local_runner_only(tmp_path):

@@ -1,4 +1,4 @@
-"""The build's work folder (parked images, spool, run files) on rerun and at the end."""
+"""The build's work folder (image packs, spool, run files) on rerun and at the end."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ def _touch(path, data=b"x"):
 
 @pytest.fixture
 def killed_run(tmp_path):
-    """What a build killed midway leaves: parked images, spool and run files, a temporary
+    """What a build killed midway leaves: image packs, spool and run files, a temporary
     shard beside a finished one, and the previous run's manifest."""
     out = tmp_path / "out"
     files = {
-        "image": _touch(out / "_work/images/ab/ab12.jpg", b"jpeg"),
-        "image_tmp": _touch(out / ("_work/images/cd/cd34.jpg.tmp-" + "1" * 32)),
+        "pack": _touch(out / "_work/images/1.pack", b"jpeg"),
+        "embedded": _touch(out / "_work/embedded/2.pack", b"jpeg"),
         "spool": _touch(out / "_work/spool/1.spool"),
         "run": _touch(out / "_work/shuffle/Dedup/p003-1.run"),
         "shard": _touch(out / "shards/interleaved/interleaved-00000-000.tar"),
@@ -33,13 +33,13 @@ def killed_run(tmp_path):
     return out, files
 
 
-def test_a_rerun_clears_spool_runs_and_temporaries_and_keeps_parked_images(killed_run):
+def test_a_rerun_clears_the_work_folder_and_temporaries_and_keeps_shards(killed_run):
     out, f = killed_run
     prepare_output(str(out), "h1", overwrite=False)
-    assert not f["spool"].exists() and not f["run"].exists() and not f["shard_tmp"].exists()
-    # parked images are named by content: the rerun finds them instead of checking again
-    assert f["image"].read_bytes() == b"jpeg"
-    assert f["shard"].exists()
+    # every work file is named at random per bundle: nothing of the killed run is used again
+    assert not (out / "_work").exists()
+    assert not f["shard_tmp"].exists()
+    assert f["shard"].exists() and (out / "manifest.json").exists()
 
 
 def test_another_config_is_refused_and_overwrite_clears_everything(killed_run):

@@ -117,6 +117,13 @@ class ReadCorpusFn(beam.DoFn):
 
         self._store = ImageStore(self.embedded_dir)
 
+    def finish_bundle(self) -> None:
+        self._store.close()  # its pack is complete before a reference leaves the bundle
+
+    def teardown(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
     def process(self, piece: Piece) -> Iterator[Any]:
         path, fmt, group = piece
         source = os.path.basename(path)

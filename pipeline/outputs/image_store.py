@@ -4,60 +4,115 @@ writer, so that their bytes cross no shuffle.
 A stored image (tens of kilobytes) is used at three joins after it is checked: back to each
 (document, position) asking for it, into its document, and into its shard. Moving the bytes
 through them costs three shuffles of the corpus's pixels and, on the local runner, holds them
-all in memory. The image stage instead writes each checked JPEG once, under a name made of its
-SHA-256 (``DIR/_work/images/ab/abcd....jpg``), and passes the path; the shard writer reads it
-back while it streams the tar. The same picture under many URLs is written once; a retried
-bundle or a rerun after a kill rewrites the same bytes under the same name. ``m3w build``
-removes ``_work/`` once the manifest is written.
+all in memory. The image stage instead appends each checked JPEG to a pack file of its bundle
+(``DIR/_work/images/<random>.pack``) and passes a reference: a string naming the pack, the
+image's offset and length, and its SHA-256, which the shard writer checks when it reads the
+bytes back. One pack per bundle rather than one file per image: at a billion pages a file per
+image is billions of objects to create, list and delete (an object store bills each one, a
+local filesystem spends an inode and a rename on each); a pack costs one. Within a pack the
+same picture under many URLs is written once.
 
-In a sample's members, ``bytes`` are content and a ``str`` is such a path.
+A pack is closed when its bundle finishes, before any reference to it can reach a join (the
+first reader is past a shuffle), and a retried bundle writes a pack of its own, so a
+reference always points at complete bytes. ``m3w build`` removes ``_work/`` once the manifest
+is written.
+
+In a sample's members, ``bytes`` are content and a ``str`` is such a reference.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+import uuid
+from typing import BinaryIO
 
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.outputs.atomic import write_atomic
+from pipeline.outputs.open_files import OpenFiles
 
 WORK_DIR = "_work"
 IMAGES_DIR = f"{WORK_DIR}/images"
+_MIME = "application/octet-stream"
+PACK_BYTES = 256 << 20  # a pack past this size is closed and the next image starts another
 
 
 class ImageStore:
-    """Content-addressed JPEGs under ``root`` (any Beam filesystem)."""
+    """Appends JPEGs to pack files under ``root`` (any Beam filesystem). Thread-safe: fetch
+    threads put concurrently. ``close()`` ends the current pack; call it when the bundle
+    ends."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, pack_bytes: int = PACK_BYTES) -> None:
         self.root = root.rstrip("/")
-        # Looked up once: FileSystems finds a path's filesystem anew on every call, and put()
-        # runs for every checked image.
-        self._fs = FileSystems.get_filesystem(self.root)
+        self.pack_bytes = pack_bytes
+        self._lock = threading.Lock()
+        self._fh: BinaryIO | None = None
+        self._path, self._pos = "", 0
+        self._refs: dict[str, str] = {}  # digest -> reference, in the open pack
 
     def put(self, data: bytes) -> str:
-        """Store ``data`` once; return the path that stands for it in a sample."""
+        """Append ``data`` (once per pack); return the reference that stands for it."""
         digest = hashlib.sha256(data).hexdigest()
-        path = self._fs.join(self.root, digest[:2], f"{digest}.jpg")
-        if not self._fs.exists(path):
-            # No fsync: member_bytes checks the content against its name when it reads it.
-            write_atomic(path, data, durable=False)
-        return path
+        with self._lock:
+            ref = self._refs.get(digest)
+            if ref is not None:
+                return ref
+            if self._fh is None:
+                self._path = FileSystems.join(self.root, f"{uuid.uuid4().hex}.pack")
+                self._fh = FileSystems.create(self._path, _MIME, CompressionTypes.UNCOMPRESSED)
+                self._pos = 0
+            self._fh.write(data)
+            ref = self._refs[digest] = f"{self._path}@{self._pos}+{len(data)}#{digest}"
+            self._pos += len(data)
+            if self._pos >= self.pack_bytes:
+                self._close_locked()
+        return ref
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_locked()
+
+    def _close_locked(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+            self._refs = {}
 
 
 class DamagedImage(ValueError):
-    """A parked image whose bytes no longer match the hash in its name (a machine crash
-    before they reached the disk): remove DIR/_work and rerun the build."""
+    """A parked image that cannot be read back whole, or whose bytes no longer match their
+    SHA-256 (a machine crash before they reached the disk): remove DIR/_work and rerun."""
 
 
-def member_bytes(value: bytes | str) -> bytes:
-    """A member's content: the bytes themselves, or those of the stored image it names,
-    checked against the SHA-256 in its name."""
+def parse_ref(ref: str) -> tuple[str, int, int, str]:
+    """(pack path, offset, length, SHA-256 hex) of a reference made by ``ImageStore.put``."""
+    path, _, where = ref.rpartition("@")
+    span, _, digest = where.partition("#")
+    offset, _, length = span.partition("+")
+    if not (path and offset.isdigit() and length.isdigit() and len(digest) == 64):
+        raise ValueError(f"not a parked-image reference: {ref!r}")
+    return path, int(offset), int(length), digest
+
+
+def member_bytes(value: bytes | str, files: OpenFiles | None = None) -> bytes:
+    """A member's content: the bytes themselves, or those of the parked image it refers to,
+    checked against the SHA-256 in the reference. ``files`` keeps packs open between
+    calls."""
     if not isinstance(value, str):
         return value
-    with FileSystems.open(value) as fh:
-        data = fh.read()
-    name = value.rsplit("/", 1)[-1].split(".", 1)[0]
-    if hashlib.sha256(data).hexdigest() != name:
-        raise DamagedImage(f"{value}: content does not match its name; remove the build's "
-                           f"{WORK_DIR}/ folder and rerun")
+    path, offset, length, digest = parse_ref(value)
+    try:
+        if files is not None:
+            data = files.read(path, offset, length)
+        else:
+            with FileSystems.open(path, _MIME, CompressionTypes.UNCOMPRESSED) as fh:
+                fh.seek(offset)
+                data = fh.read(length)
+    except OSError as exc:
+        raise DamagedImage(f"{path}: {exc}; remove the build's {WORK_DIR}/ folder and "
+                           f"rerun") from None
+    if len(data) != length or hashlib.sha256(data).hexdigest() != digest:
+        raise DamagedImage(f"{value}: content does not match its reference; remove the "
+                           f"build's {WORK_DIR}/ folder and rerun")
     return data

@@ -20,7 +20,6 @@ removes ``_work/`` once the manifest is written.
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -31,12 +30,12 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline.bundles import at_bundle_end
-from pipeline.outputs.image_store import WORK_DIR
+from pipeline.outputs.image_store import WORK_DIR, member_bytes
+from pipeline.outputs.open_files import OpenFiles
 from schemas import Document, codec
 
 SPOOL_DIR = f"{WORK_DIR}/spool"
 _MIME = "application/octet-stream"
-_OPEN_FILES = 16  # spool files a reader keeps open (references arrive grouped by bundle)
 BATCH = 500  # rejects parked together under one reference
 
 
@@ -83,24 +82,18 @@ class SpoolWriter:
 
 
 class SpoolReader:
-    """Reads parked values back, keeping the most recently used spool files open."""
+    """Reads parked values back (spooled values and parked images), keeping the most
+    recently used files open."""
 
     def __init__(self) -> None:
-        self._files: OrderedDict[str, Any] = OrderedDict()
+        self._files = OpenFiles()
 
     def read(self, ref: SpoolRef) -> Any:
-        fh = self._files.pop(ref.path, None)
-        if fh is None:
-            try:
-                fh = FileSystems.open(ref.path, _MIME, CompressionTypes.UNCOMPRESSED)
-            except OSError as exc:
-                raise DamagedSpool(f"{ref.path}: {exc}; remove the build's {WORK_DIR}/ folder "
-                                   f"and rerun") from None
-            while len(self._files) >= _OPEN_FILES:
-                self._files.popitem(last=False)[1].close()
-        self._files[ref.path] = fh
-        fh.seek(ref.offset)
-        data = fh.read(ref.length)
+        try:
+            data = self._files.read(ref.path, ref.offset, ref.length)
+        except OSError as exc:
+            raise DamagedSpool(f"{ref.path}: {exc}; remove the build's {WORK_DIR}/ folder "
+                               f"and rerun") from None
         try:
             return codec.decode(data)
         except ValueError as exc:
@@ -108,12 +101,16 @@ class SpoolReader:
                                f"{WORK_DIR}/ folder and rerun") from None
 
     def value(self, value: Any) -> Any:
-        """``value`` itself, or what it refers to when it is a SpoolRef."""
-        return self.read(value) if isinstance(value, SpoolRef) else value
+        """``value`` itself, or what it refers to: the value of a SpoolRef, the bytes of a
+        parked image's reference (a ``str``)."""
+        if isinstance(value, SpoolRef):
+            return self.read(value)
+        if isinstance(value, str):
+            return member_bytes(value, self._files)
+        return value
 
     def close(self) -> None:
-        while self._files:
-            self._files.popitem()[1].close()
+        self._files.close()
 
 
 class _SpoolingFn(beam.DoFn):
@@ -159,7 +156,7 @@ def park(docs: beam.PCollection, name: str, out_dir: str) -> beam.PCollection:
 
 class ParkMembersFn(_SpoolingFn):
     """(group, (sample key, members)) -> the same with every in-memory member (bytes) parked:
-    a shard group then carries references and stored-image paths only."""
+    a shard group then carries references only (spooled members and parked images)."""
 
     def process(self, item: tuple[Any, tuple[str, dict[str, Any]]]) -> Iterator[Any]:
         group, (key, members) = item

@@ -39,6 +39,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from pipeline import progress
 from pipeline.file_shuffle import RUNNER, Shuffle, marked
 from pipeline.imports.embedded import EmbeddedImage
+from pipeline.outputs.open_files import OpenFiles
 from pipeline.outputs.spool import ReadingFn, SpoolRef, park
 from pipeline.rejects import REJECTS, excerpt
 from pipeline.stages.image_dedup import IMAGE_DEDUP_REASONS, DuplicateImages, reiterable
@@ -66,7 +67,7 @@ class ImageOutcome:
     filter: str = CHECK_FILTER
     value: float | None = None
     detail: str = ""
-    jpeg: bytes | str | None = None  # the JPEG, or its path in the build's ImageStore
+    jpeg: bytes | str | None = None  # the JPEG, or its reference in the build's ImageStore
     width: int | None = None
     height: int | None = None
     sha256: str | None = None
@@ -102,7 +103,7 @@ def document_urls(doc: Document) -> Iterator[tuple[str, None]]:
 
 
 Locator = tuple[str, int]  # (input path, record offset)
-Parked = str  # the path of an imported row's image bytes (pipeline.imports.embedded)
+Parked = str  # a reference to an imported row's parked image bytes (pipeline.imports.embedded)
 Stored = tuple[str, bytes | Locator | Parked] | None
 Facts = tuple[int, Stored]  # (documents using the URL, the payload of the smallest source)
 
@@ -120,23 +121,24 @@ def stored_payload(rec: WebRecord | EmbeddedImage
         yield normalize_url(rec.url), (rec.source_id, where)
 
 
-def stored_bytes(where: bytes | Locator | Parked, max_bytes: int) -> bytes:
+def stored_bytes(where: bytes | Locator | Parked, max_bytes: int,
+                 files: OpenFiles | None = None) -> bytes:
     """The payload of a stored image: the bytes themselves, read again from its record, or
-    read from where the importer parked them."""
+    read from where the importer parked them. ``files`` keeps inputs open between calls."""
     if isinstance(where, bytes):
         return where
     if isinstance(where, str):
         from pipeline.outputs.image_store import member_bytes
 
-        return member_bytes(where)
-    from apache_beam.io.filesystem import CompressionTypes
-    from apache_beam.io.filesystems import FileSystems
-
+        return member_bytes(where, files)
     from scrapers.warc_read import read_record_at
 
     path, offset = where
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
-        rec = read_record_at(fh, offset, path, max_bytes)
+    if files is not None:
+        rec = read_record_at(files.get(path), offset, path, max_bytes)
+    else:
+        with OpenFiles(keep=1) as one:
+            rec = read_record_at(one.get(path), offset, path, max_bytes)
     if not rec.payload:
         raise ValueError(f"{path}@{offset}: the image record has no payload ({rec.reason})")
     return rec.payload
@@ -212,7 +214,7 @@ def check_image(data: bytes, origin: str, image_cfg: dict[str, Any],
         return out
     out = checks.after_decode(out, res, url)
     if out.ok and checks.store is not None and isinstance(out.jpeg, bytes):
-        out.jpeg = checks.store.put(out.jpeg)  # only the path travels on
+        out.jpeg = checks.store.put(out.jpeg)  # only the reference travels on
     return out
 
 
@@ -245,6 +247,11 @@ class ImageChecks:
         self.max_url_docs = ucfg["max_documents"] if ucfg["enabled"] else 0
         self._eval = eval_images(cfg["decontam"], shared)  # kept: Shared holds it weakly
         self.eval_index = self._eval.index
+
+    def end_bundle(self) -> None:
+        """Close the image pack of the bundle: its references go on once the bundle ends."""
+        if self.store is not None:
+            self.store.close()
 
     def _run(self, filters: list[Any], facts: Any, out: ImageOutcome) -> ImageOutcome:
         from filters.base import run_filters
@@ -311,6 +318,9 @@ class TriageFn(beam.DoFn):
 
     def setup(self) -> None:
         self._checks = ImageChecks(self.cfg, self._shared, self._store_dir)
+        # A few inputs kept open: a bundle's URLs often come from the same WARC files, and
+        # on an object store each open handle holds a read buffer.
+        self._inputs = OpenFiles(keep=4)
 
     def process(self, item: tuple[str, Facts]) -> Iterator[Any]:
         url, (n_docs, stored) = item
@@ -319,7 +329,7 @@ class TriageFn(beam.DoFn):
             if early is not None and not early.ok:
                 out = early  # condemned by its URL: never decoded or fetched
             elif stored is not None:
-                data = stored_bytes(stored[1], self.cfg["images"]["max_bytes"])
+                data = stored_bytes(stored[1], self.cfg["images"]["max_bytes"], self._inputs)
                 out = _merge_tags(early, check_image(data, "warc", self.cfg["images"],
                                                      url, self._checks))
                 out.record = record_location(stored[1])
@@ -332,6 +342,15 @@ class TriageFn(beam.DoFn):
             out = _error(exc)
         progress.add("images_resolved")
         yield url, out
+
+    def finish_bundle(self) -> None:
+        self._checks.end_bundle()
+        self._inputs.close()
+
+    def teardown(self) -> None:
+        if hasattr(self, "_checks"):
+            self._checks.end_bundle()
+            self._inputs.close()
 
 
 class FetchHostFn(beam.DoFn):
@@ -410,11 +429,14 @@ class FetchHostFn(beam.DoFn):
     def finish_bundle(self) -> Iterator[WindowedValue]:
         while self._window:
             yield self._emit()
+        self._checks.end_bundle()
 
     def teardown(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if hasattr(self, "_checks"):
+            self._checks.end_bundle()  # after the pool: no thread puts an image any more
         if getattr(self, "_fetcher", None) is not None:
             self._fetcher.close()  # its idle keep-alive connections
 
@@ -484,7 +506,7 @@ def assemble(doc: Document, outcomes: dict[int, ImageOutcome], image_cfg: dict[s
                                   float(len(stored) + 1), node.src, record=o.record))
             continue
         member = image_member(len(stored))
-        members[member] = o.jpeg or b""  # bytes, or the path of the stored image
+        members[member] = o.jpeg or b""  # bytes, or the reference of the stored image
         records.append(o.record)
         stored.append(ImageNode(src=node.src, alt=node.alt, caption=node.caption,
                                 width=o.width, height=o.height, member=member,
