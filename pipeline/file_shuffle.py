@@ -43,6 +43,7 @@ import struct
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from operator import itemgetter
 from typing import IO, Any
 
@@ -78,11 +79,31 @@ def partition_of(key: bytes, partitions: int) -> int:
     return int.from_bytes(key[-4:], "big") % partitions
 
 
-class _RunWriterFn(beam.DoFn):
-    """Buffers encoded records per partition; writes sorted runs; yields (partition, Run)."""
+Pairs = Callable[[Any], Iterable[tuple[Any, Any]]]
 
-    def __init__(self, root: str, partitions: int, spill_bytes: int) -> None:
+
+@dataclass(frozen=True)
+class Spread:
+    """A stream whose elements each make several (key, value) pairs, by ``fn``: through files
+    they are made where the runs are written (one element a document, not one a pair,
+    crosses the runner); for the runner's shuffle, by a FlatMap before it. Pass it where a
+    stream of pairs goes."""
+
+    pcoll: beam.PCollection
+    fn: Pairs
+
+
+Stream = beam.PCollection | Spread
+
+
+class _RunWriterFn(beam.DoFn):
+    """Buffers encoded records per partition; writes sorted runs; yields (partition, Run).
+    Its elements are (key, value) pairs, or elements ``fan_out`` makes pairs of."""
+
+    def __init__(self, root: str, partitions: int, spill_bytes: int,
+                 fan_out: Pairs | None = None) -> None:
         self.root, self.partitions, self.spill_bytes = root, partitions, spill_bytes
+        self.fan_out = fan_out
 
     def start_bundle(self) -> None:
         self._parts: dict[int, list[tuple[bytes, bytes]]] = {}
@@ -117,12 +138,7 @@ class _RunWriterFn(beam.DoFn):
 
 
 class _GroupWriterFn(_RunWriterFn):
-    """Writes (key, value) elements, or the pairs ``fan_out`` makes of each element."""
-
-    def __init__(self, root: str, partitions: int, spill_bytes: int,
-                 fan_out: Callable[[Any], Iterable[tuple[Any, Any]]] | None = None) -> None:
-        super().__init__(root, partitions, spill_bytes)
-        self.fan_out = fan_out
+    """Writes every pair."""
 
     def process(self, element: Any) -> Iterator[tuple[int, Run]]:
         for key, value in (element,) if self.fan_out is None else self.fan_out(element):
@@ -135,22 +151,24 @@ class _CombineWriterFn(_RunWriterFn):
     """Folds values into one accumulator per key within the bundle before anything is
     written (records are then (key, accumulator))."""
 
-    def __init__(self, root: str, partitions: int, spill_bytes: int,
-                 fn: beam.CombineFn) -> None:
-        super().__init__(root, partitions, spill_bytes)
+    def __init__(self, root: str, partitions: int, spill_bytes: int, fn: beam.CombineFn,
+                 fan_out: Pairs | None = None) -> None:
+        super().__init__(root, partitions, spill_bytes, fan_out)
         self.fn = fn
 
     def start_bundle(self) -> None:
         super().start_bundle()
         self._accs: dict[bytes, Any] = {}
 
-    def process(self, kv: tuple[Any, Any]) -> Iterator[tuple[int, Run]]:
-        key = codec.encode(kv[0])
-        acc = self._accs.get(key)
-        if acc is None:
-            acc = self.fn.create_accumulator()
-            self._size += len(key) + 2 * _RECORD_OVERHEAD
-        self._accs[key] = self.fn.add_input(acc, kv[1])
+    def process(self, element: Any) -> Iterator[tuple[int, Run]]:
+        accs, fn = self._accs, self.fn
+        for k, value in (element,) if self.fan_out is None else self.fan_out(element):
+            key = codec.encode(k)
+            acc = accs.get(key)
+            if acc is None:
+                acc = fn.create_accumulator()
+                self._size += len(key) + 2 * _RECORD_OVERHEAD
+            accs[key] = fn.add_input(acc, value)
         if self._size >= self.spill_bytes:
             yield from self._flush()
 
@@ -353,41 +371,40 @@ class Shuffle:
     def files(self) -> bool:
         return self.root is not None
 
-    def group(self, label: str, *pcolls: beam.PCollection,
-              fan_out: Callable[[Any], Iterable[tuple[Any, Any]]] | None = None,
+    def group(self, label: str, *streams: Stream, fan_out: Pairs | None = None,
               min_values: int = 1) -> beam.PCollection:
         """Streams of (key, value) -> (key, iterable of every value with that key). Pass
         streams made in different stages separately, not flattened (see ``combine``).
 
-        ``fan_out``: the streams hold elements that each make several (key, value) pairs,
-        made as the runs are written (one element a document, not one a pair, crosses the
-        runner). ``min_values``: keys with fewer values are dropped, never handed on (a
-        similarity bucket of one document is most buckets, and has nothing to compare)."""
+        ``fan_out``: every stream is a ``Spread`` by it. ``min_values``: keys with fewer
+        values are dropped, never handed on (a similarity bucket of one document is most
+        buckets, and has nothing to compare)."""
+        if fan_out is not None:
+            streams = tuple(Spread(pc, fan_out) for pc in streams)
         if not self.files:
-            if fan_out is not None:
-                pcolls = tuple(pc | f"{label}FanOut{i}" >> beam.FlatMap(fan_out)
-                               for i, pc in enumerate(pcolls))
-            grouped = _flat(label, pcolls) | f"{label}Group" >> beam.GroupByKey()
+            grouped = (_flat(label, _pairs(label, streams))
+                       | f"{label}Group" >> beam.GroupByKey())
             if min_values > 1:
                 grouped = grouped | f"{label}AtLeast" >> beam.Filter(
                     lambda kv: sum(1 for _ in itertools.islice(kv[1], min_values)) >= min_values)
             return grouped
-        return self._through_runs(label, pcolls, lambda root: _GroupWriterFn(
-            root, self.partitions, self.spill_bytes, fan_out),
+        return self._through_runs(label, streams, lambda root, pairs: _GroupWriterFn(
+            root, self.partitions, self.spill_bytes, pairs),
             _GroupReaderFn(self.max_open_runs, min_values))
 
-    def combine(self, label: str, pcolls: beam.PCollection | tuple[beam.PCollection, ...],
+    def combine(self, label: str, streams: Stream | tuple[Stream, ...],
                 fn: Any) -> beam.PCollection:
         """(key, value) streams -> (key, ``fn`` over the key's values): a CombinePerKey.
 
         Several streams are written to runs each where it is made: a Flatten of streams made
         in different stages would be held whole by the local runner."""
-        pcolls = pcolls if isinstance(pcolls, tuple) else (pcolls,)
+        streams = streams if isinstance(streams, tuple) else (streams,)
         if not self.files:
-            return _flat(label, pcolls) | label >> beam.CombinePerKey(fn)
+            return _flat(label, _pairs(label, streams)) | label >> beam.CombinePerKey(fn)
         fn = beam.CombineFn.maybe_from_callable(fn)
-        return self._through_runs(label, pcolls, lambda root: _CombineWriterFn(
-            root, self.partitions, self.spill_bytes, fn), _CombineReaderFn(fn, self.max_open_runs))
+        return self._through_runs(label, streams, lambda root, pairs: _CombineWriterFn(
+            root, self.partitions, self.spill_bytes, fn, pairs),
+            _CombineReaderFn(fn, self.max_open_runs))
 
     def distinct(self, label: str, pcoll: beam.PCollection) -> beam.PCollection:
         if not self.files:
@@ -396,28 +413,39 @@ class Shuffle:
         return (self.combine(label, keyed, _Only())
                 | f"{label}Only" >> beam.Map(lambda kv: kv[0]))
 
-    def count(self, label: str, pcoll: beam.PCollection, at_least: int = 1) -> beam.PCollection:
+    def count(self, label: str, stream: Stream, at_least: int = 1) -> beam.PCollection:
         """(key, value) -> (key, number of values), for the keys with ``at_least`` values
         (through files, the others are dropped in the merge: most keys of a corpus-wide
         count are said once)."""
         if not self.files:
-            counts = pcoll | label >> beam.combiners.Count.PerKey()
+            (pairs,) = _pairs(label, (stream,))
+            counts = pairs | label >> beam.combiners.Count.PerKey()
             if at_least <= 1:
                 return counts
             return counts | f"{label}AtLeast" >> beam.Filter(lambda kv: kv[1] >= at_least)
         fn = beam.combiners.CountCombineFn()
         keep = None if at_least <= 1 else (lambda n: n >= at_least)
-        return self._through_runs(label, (pcoll,), lambda root: _CombineWriterFn(
-            root, self.partitions, self.spill_bytes, fn),
+        return self._through_runs(label, (stream,), lambda root, pairs: _CombineWriterFn(
+            root, self.partitions, self.spill_bytes, fn, pairs),
             _CombineReaderFn(fn, self.max_open_runs, keep))
 
-    def _through_runs(self, label: str, pcolls: tuple[beam.PCollection, ...], writer: Any,
+    def _through_runs(self, label: str, streams: tuple[Stream, ...],
+                      writer: Callable[[str, Pairs | None], beam.DoFn],
                       reader: beam.DoFn) -> beam.PCollection:
         root = FileSystems.join(self.root, label)
-        runs = tuple(pc | f"{label}Spill{i}" >> beam.ParDo(writer(root))
-                     for i, pc in enumerate(pcolls))
+        runs = tuple(
+            (st.pcoll if isinstance(st, Spread) else st)
+            | f"{label}Spill{i}" >> beam.ParDo(
+                writer(root, st.fn if isinstance(st, Spread) else None))
+            for i, st in enumerate(streams))
         return (_flat(f"{label}Runs", runs) | f"{label}Barrier" >> beam.GroupByKey()
                 | f"{label}Merge" >> beam.ParDo(reader))
+
+
+def _pairs(label: str, streams: tuple[Stream, ...]) -> tuple[beam.PCollection, ...]:
+    """The streams as PCollections of pairs, each Spread through a FlatMap."""
+    return tuple(st.pcoll | f"{label}FanOut{i}" >> beam.FlatMap(st.fn)
+                 if isinstance(st, Spread) else st for i, st in enumerate(streams))
 
 
 def _flat(label: str, pcolls: tuple[beam.PCollection, ...]) -> beam.PCollection:

@@ -14,7 +14,7 @@ import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline import file_shuffle
-from pipeline.file_shuffle import RUNNER, DamagedRun, GroupValues, Shuffle, _run_records
+from pipeline.file_shuffle import RUNNER, DamagedRun, GroupValues, Shuffle, Spread, _run_records
 from schemas import codec
 
 
@@ -128,6 +128,28 @@ def test_combine_count_and_distinct_match_the_runners(tmp_path):
                             k for k, _ in records).items() if n >= 55]), label=f"atleast{name}")
             assert_that(sh.distinct(f"Distinct{name}", pc | f"Keys{name}" >> beam.Keys()),
                         equal_to(sorted({k for k, _ in records})), label=f"distinct{name}")
+
+
+def test_spread_streams_make_their_pairs_where_written_with_the_runners_results(tmp_path):
+    docs = [(f"d{i}", sorted({f"p{(i * j) % 11}" for j in range(1, 1 + i % 6)}))
+            for i in range(60)]
+
+    def pairs(doc):
+        return [(p, doc[0]) for p in doc[1]]
+
+    want = [(p, sorted(d for d, ps in docs if p in ps)) for p in {p for _, ps in docs for p in ps}]
+    files = Shuffle(str(tmp_path / "sh"), partitions=3, spill_bytes=500)
+    with beam.Pipeline() as p:
+        pc = p | beam.Create(docs)
+        for name, sh in (("files", files), ("runner", RUNNER)):
+            spread = Spread(pc, pairs)
+            assert_that(sh.count(f"Count{name}", spread, at_least=3),
+                        equal_to([(p, len(ds)) for p, ds in want if len(ds) >= 3]),
+                        label=f"count{name}")
+            grouped = (sh.group(f"Group{name}", spread, min_values=2)
+                       | f"Sorted{name}" >> beam.MapTuple(lambda k, vs: (k, sorted(vs))))
+            assert_that(grouped, equal_to([(p, ds) for p, ds in want if len(ds) >= 2]),
+                        label=f"group{name}")
 
 
 def test_a_hot_key_past_the_memory_bound_is_read_back_from_disk(monkeypatch):

@@ -45,7 +45,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
-from pipeline.file_shuffle import RUNNER, Shuffle, marked
+from pipeline.file_shuffle import RUNNER, Shuffle, Spread, marked
 from pipeline.outputs.spool import ReadingFn, SpoolRef, park
 from pipeline.rejects import REJECTS, excerpt
 from pipeline.stages.images import normalize_url
@@ -194,7 +194,8 @@ def _lazy_join(label: str, sh: Shuffle, heads, members, head_type: type | None =
     stay an iterable that the consumer reads in at most two passes (Beam's grouped values may
     be iterated again), so a key with millions of members never sits in memory. With
     ``head_type`` heads are told from members by their type; otherwise each value is tagged
-    (tag, value). Keys with fewer than ``min_values`` values (head included) are dropped."""
+    (tag, value). Keys with fewer than ``min_values`` values (head included) are dropped.
+    A member stream may be a ``Spread`` when heads are told by type."""
     members = members if isinstance(members, tuple) else (members,)
     if head_type is None:
         heads = marked(heads, f"{label}TagHead", _HEAD)
@@ -503,11 +504,14 @@ def _paragraph_verdicts(para, gate, near_out, pcfg: dict[str, Any], sh: Shuffle)
     """Paragraph projections of the documents still in the running -> per-document verdicts
     (doc key, ("para", (paragraph key, documents sharing it)))."""
     min_docs = pcfg["min_documents"]
+    # One element a document, spread into (paragraph key, rank) pairs where they are written:
+    # a page has several paragraphs.
     if gate is None and near_out is None:
-        members = para | "ParaKeys" >> beam.FlatMap(_split_keys)
+        members = Spread(para, _split_keys)
     else:
-        members = (sh.group("ParaGate", para, *(g for g in (gate, near_out) if g is not None))
-                   | "ParaKeys" >> beam.FlatMap(_running, gate is not None))
+        members = Spread(
+            sh.group("ParaGate", para, *(g for g in (gate, near_out) if g is not None)),
+            functools.partial(_running, gated=gate is not None))
     counts = sh.count("ParaCount", members, at_least=min_docs)
     # A repeated paragraph's key holds its count and at least min_docs members; any other
     # key (most paragraphs: said once) holds members alone, fewer than min_docs of them.
