@@ -56,10 +56,10 @@ from pipeline.bundles import at_bundle_end
 from pipeline.config import SHUFFLE_MODES
 from pipeline.outputs.atomic import atomic_output
 from pipeline.outputs.image_store import WORK_DIR
+from pipeline.outputs.work_files import MIME
 from schemas import codec
 
 SHUFFLE_DIR = f"{WORK_DIR}/shuffle"
-_MIME = "application/octet-stream"
 _HEAD = struct.Struct(">II")
 _RECORD_OVERHEAD = 120  # bytes of Python objects around each buffered record
 _IN_MEMORY = 20_000  # values of one key held in memory while it is handed over
@@ -87,10 +87,10 @@ class Spread:
     """A stream whose elements each make several (key, value) pairs, by ``fn``: through files
     they are made where the runs are written (one element a document, not one a pair,
     crosses the runner); for the runner's shuffle, by a FlatMap before it. Pass it where a
-    stream of pairs goes."""
+    stream of pairs goes. ``fn`` None: the elements are the pairs."""
 
     pcoll: beam.PCollection
-    fn: Pairs
+    fn: Pairs | None = None
 
 
 Stream = beam.PCollection | Spread
@@ -104,6 +104,9 @@ class _RunWriterFn(beam.DoFn):
                  fan_out: Pairs | None = None) -> None:
         self.root, self.partitions, self.spill_bytes = root, partitions, spill_bytes
         self.fan_out = fan_out
+
+    def _pairs_of(self, element: Any) -> Iterable[tuple[Any, Any]]:
+        return (element,) if self.fan_out is None else self.fan_out(element)
 
     def start_bundle(self) -> None:
         self._parts: dict[int, list[tuple[bytes, bytes]]] = {}
@@ -123,7 +126,7 @@ class _RunWriterFn(beam.DoFn):
         path = FileSystems.join(self.root, f"{uuid.uuid4().hex}.run")
         runs = []
         offset = 0
-        with FileSystems.create(path, _MIME, CompressionTypes.UNCOMPRESSED) as fh:
+        with FileSystems.create(path, MIME, CompressionTypes.UNCOMPRESSED) as fh:
             for part in sorted(parts):
                 records = parts[part]
                 records.sort()
@@ -141,7 +144,7 @@ class _GroupWriterFn(_RunWriterFn):
     """Writes every pair."""
 
     def process(self, element: Any) -> Iterator[tuple[int, Run]]:
-        for key, value in (element,) if self.fan_out is None else self.fan_out(element):
+        for key, value in self._pairs_of(element):
             self._add(codec.encode(key), codec.encode(value))
         if self._size >= self.spill_bytes:
             yield from self._flush()
@@ -162,7 +165,7 @@ class _CombineWriterFn(_RunWriterFn):
 
     def process(self, element: Any) -> Iterator[tuple[int, Run]]:
         accs, fn = self._accs, self.fn
-        for k, value in (element,) if self.fan_out is None else self.fan_out(element):
+        for k, value in self._pairs_of(element):
             key = codec.encode(k)
             acc = accs.get(key)
             if acc is None:
@@ -227,7 +230,7 @@ class _Section:
 
 def _run_records(run: Run) -> Iterator[tuple[bytes, bytes]]:
     path, offset, length = run
-    with FileSystems.open(path, _MIME, CompressionTypes.UNCOMPRESSED) as fh:
+    with FileSystems.open(path, MIME, CompressionTypes.UNCOMPRESSED) as fh:
         fh.seek(offset)
         section = _Section(fh, length)
         yield from records_of(section, path)
@@ -371,16 +374,12 @@ class Shuffle:
     def files(self) -> bool:
         return self.root is not None
 
-    def group(self, label: str, *streams: Stream, fan_out: Pairs | None = None,
-              min_values: int = 1) -> beam.PCollection:
+    def group(self, label: str, *streams: Stream, min_values: int = 1) -> beam.PCollection:
         """Streams of (key, value) -> (key, iterable of every value with that key). Pass
         streams made in different stages separately, not flattened (see ``combine``).
 
-        ``fan_out``: every stream is a ``Spread`` by it. ``min_values``: keys with fewer
-        values are dropped, never handed on (a similarity bucket of one document is most
-        buckets, and has nothing to compare)."""
-        if fan_out is not None:
-            streams = tuple(Spread(pc, fan_out) for pc in streams)
+        ``min_values``: keys with fewer values are dropped, never handed on (a similarity
+        bucket of one document is most buckets, and has nothing to compare)."""
         if not self.files:
             grouped = (_flat(label, _pairs(label, streams))
                        | f"{label}Group" >> beam.GroupByKey())
@@ -433,19 +432,21 @@ class Shuffle:
                       writer: Callable[[str, Pairs | None], beam.DoFn],
                       reader: beam.DoFn) -> beam.PCollection:
         root = FileSystems.join(self.root, label)
-        runs = tuple(
-            (st.pcoll if isinstance(st, Spread) else st)
-            | f"{label}Spill{i}" >> beam.ParDo(
-                writer(root, st.fn if isinstance(st, Spread) else None))
-            for i, st in enumerate(streams))
+        runs = tuple(st.pcoll | f"{label}Spill{i}" >> beam.ParDo(writer(root, st.fn))
+                     for i, st in enumerate(map(_spread, streams)))
         return (_flat(f"{label}Runs", runs) | f"{label}Barrier" >> beam.GroupByKey()
                 | f"{label}Merge" >> beam.ParDo(reader))
 
 
+def _spread(stream: Stream) -> Spread:
+    return stream if isinstance(stream, Spread) else Spread(stream)
+
+
 def _pairs(label: str, streams: tuple[Stream, ...]) -> tuple[beam.PCollection, ...]:
-    """The streams as PCollections of pairs, each Spread through a FlatMap."""
-    return tuple(st.pcoll | f"{label}FanOut{i}" >> beam.FlatMap(st.fn)
-                 if isinstance(st, Spread) else st for i, st in enumerate(streams))
+    """The streams as PCollections of pairs, a Spread's made by a FlatMap."""
+    return tuple(st.pcoll if st.fn is None
+                 else st.pcoll | f"{label}FanOut{i}" >> beam.FlatMap(st.fn)
+                 for i, st in enumerate(map(_spread, streams)))
 
 
 def _flat(label: str, pcolls: tuple[beam.PCollection, ...]) -> beam.PCollection:

@@ -70,7 +70,7 @@ def test_fan_out_and_min_values_match_the_runners_group(tmp_path):
         a = p | "A" >> beam.Create(words[:3], reshuffle=False)
         b = p | "B" >> beam.Create(words[3:], reshuffle=False)
         for name, sh in (("F", Shuffle(str(tmp_path / "sh"), partitions=3)), ("R", RUNNER)):
-            got = (sh.group(name, a, b, fan_out=_letters, min_values=2)
+            got = (sh.group(name, Spread(a, _letters), Spread(b, _letters), min_values=2)
                    | f"{name}Sorted" >> beam.Map(lambda kv: (kv[0], sorted(kv[1]))))
             assert_that(got, equal_to(expected), label=f"{name}Check")
 
@@ -162,32 +162,15 @@ def test_a_hot_key_past_the_memory_bound_is_read_back_from_disk(monkeypatch):
 
 
 def test_a_cut_run_file_is_a_clear_error(tmp_path):
-    sh = Shuffle(str(tmp_path / "sh"), partitions=3)
-    with beam.Pipeline() as p:
-        _ = sh.group("G", p | beam.Create([(i, "x" * 50) for i in range(30)]))
-    (path,) = glob.glob(str(tmp_path / "sh" / "G" / "*.run"))  # one file for all partitions
-    size = os.path.getsize(path)
-    runs = []  # its partitions' runs, recovered from the file: they lie one after another
-    offset = 0
-    while offset < size:
-        length = 0
-        with open(path, "rb") as fh:
-            fh.seek(offset)
-            first = None
-            while offset + length < size:
-                klen, vlen = struct.unpack(">II", fh.read(8))
-                key = fh.read(klen)
-                fh.read(vlen)
-                part = file_shuffle.partition_of(key, 3)
-                if first is not None and part != first:
-                    break
-                first = part
-                length += 8 + klen + vlen
-        runs.append((path, offset, length))
-        offset += length
-    assert len(runs) == 3
+    writer = file_shuffle._GroupWriterFn(str(tmp_path), partitions=3, spill_bytes=1 << 30)
+    writer.start_bundle()
+    for i in range(30):
+        assert not list(writer.process((i, "x" * 50)))
+    runs = [out.value[1] for out in writer.finish_bundle()]
+    assert len(runs) == 3 and len({path for path, _, _ in runs}) == 1  # one file, 3 partitions
     assert sum(len(list(_run_records(r))) for r in runs) == 30
-    last = runs[-1]
+    path, size = runs[0][0], os.path.getsize(runs[0][0])
+    last = max(runs, key=lambda r: r[1])
     with open(path, "r+b") as fh:
         fh.truncate(size - 3)  # inside the last record
     with pytest.raises(DamagedRun, match="cut short"):

@@ -24,17 +24,11 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import uuid
-from typing import BinaryIO
 
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
-
-from pipeline.outputs.open_files import OpenFiles
+from pipeline.outputs.work_files import Appender, OpenFiles, reading
 
 WORK_DIR = "_work"
 IMAGES_DIR = f"{WORK_DIR}/images"
-_MIME = "application/octet-stream"
 PACK_BYTES = 256 << 20  # a pack past this size is closed and the next image starts another
 
 
@@ -44,11 +38,9 @@ class ImageStore:
     ends."""
 
     def __init__(self, root: str, pack_bytes: int = PACK_BYTES) -> None:
-        self.root = root.rstrip("/")
         self.pack_bytes = pack_bytes
         self._lock = threading.Lock()
-        self._fh: BinaryIO | None = None
-        self._path, self._pos = "", 0
+        self._pack = Appender(root.rstrip("/"), ".pack")
         self._refs: dict[str, str] = {}  # digest -> reference, in the open pack
 
     def put(self, data: bytes) -> str:
@@ -58,14 +50,9 @@ class ImageStore:
             ref = self._refs.get(digest)
             if ref is not None:
                 return ref
-            if self._fh is None:
-                self._path = FileSystems.join(self.root, f"{uuid.uuid4().hex}.pack")
-                self._fh = FileSystems.create(self._path, _MIME, CompressionTypes.UNCOMPRESSED)
-                self._pos = 0
-            self._fh.write(data)
-            ref = self._refs[digest] = f"{self._path}@{self._pos}+{len(data)}#{digest}"
-            self._pos += len(data)
-            if self._pos >= self.pack_bytes:
+            path, offset = self._pack.append(data)
+            ref = self._refs[digest] = f"{path}@{offset}+{len(data)}#{digest}"
+            if self._pack.size >= self.pack_bytes:
                 self._close_locked()
         return ref
 
@@ -74,10 +61,8 @@ class ImageStore:
             self._close_locked()
 
     def _close_locked(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-            self._refs = {}
+        self._pack.close()
+        self._refs = {}
 
 
 class DamagedImage(ValueError):
@@ -103,12 +88,8 @@ def member_bytes(value: bytes | str, files: OpenFiles | None = None) -> bytes:
         return value
     path, offset, length, digest = parse_ref(value)
     try:
-        if files is not None:
-            data = files.read(path, offset, length)
-        else:
-            with FileSystems.open(path, _MIME, CompressionTypes.UNCOMPRESSED) as fh:
-                fh.seek(offset)
-                data = fh.read(length)
+        with reading(files) as reader:
+            data = reader.read(path, offset, length)
     except OSError as exc:
         raise DamagedImage(f"{path}: {exc}; remove the build's {WORK_DIR}/ folder and "
                            f"rerun") from None

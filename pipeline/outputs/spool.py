@@ -19,23 +19,20 @@ removes ``_work/`` once the manifest is written.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any
 
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline.bundles import at_bundle_end
 from pipeline.outputs.image_store import WORK_DIR, member_bytes
-from pipeline.outputs.open_files import OpenFiles
+from pipeline.outputs.work_files import Appender, OpenFiles
 from schemas import Document, codec
 
 SPOOL_DIR = f"{WORK_DIR}/spool"
-_MIME = "application/octet-stream"
 BATCH = 500  # rejects parked together under one reference
 
 
@@ -57,28 +54,17 @@ def spool_root(out_dir: str) -> str:
 
 
 class SpoolWriter:
-    """Appends values to one spool file, opened at the first value."""
+    """Appends values, encoded, to one spool file, opened at the first value."""
 
     def __init__(self, root: str) -> None:
-        self.root = root
-        self._fh: BinaryIO | None = None
-        self._path, self._pos = "", 0
+        self._out = Appender(root, ".spool")
 
     def put(self, value: Any) -> SpoolRef:
-        if self._fh is None:
-            self._path = FileSystems.join(self.root, f"{uuid.uuid4().hex}.spool")
-            self._fh = FileSystems.create(self._path, _MIME, CompressionTypes.UNCOMPRESSED)
-            self._pos = 0
         data = codec.encode(value)
-        self._fh.write(data)
-        ref = SpoolRef(self._path, self._pos, len(data))
-        self._pos += len(data)
-        return ref
+        return SpoolRef(*self._out.append(data), len(data))
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        self._out.close()
 
 
 class SpoolReader:

@@ -441,8 +441,8 @@ def _near_losers(sigs, ncfg: dict[str, Any], sh: Shuffle):
     of cluster members, so the fixed point labels each cluster with its best-ranked member."""
     bands, rows = ncfg["bands"], ncfg["rows"]
     batches = sigs | "NearBatch" >> beam.BatchElements(min_batch_size=64, max_batch_size=512)
-    buckets = sh.group("NearBuckets", batches, min_values=2,
-                       fan_out=functools.partial(_bands, bands=bands, rows=rows))
+    buckets = sh.group("NearBuckets", Spread(batches, functools.partial(
+        _bands, bands=bands, rows=rows)), min_values=2)
     candidates = sh.distinct("NearCandidatesUnique", buckets
                              | "NearCandidates" >> beam.FlatMap(_bucket_candidates, BUCKET_HEADS))
     heads = sh.distinct("NearHeadsUnique",

@@ -30,7 +30,7 @@ import apache_beam as beam
 import numpy as np
 from apache_beam import pvalue
 
-from pipeline.file_shuffle import RUNNER, Shuffle
+from pipeline.file_shuffle import RUNNER, Shuffle, Spread
 
 EXACT_FILTER = "image_dedup_exact/v1"
 PERCEPTUAL_FILTER = "image_dedup_phash/v1"
@@ -170,8 +170,8 @@ class DuplicateImages(beam.PTransform):
             )
             marks.append(equal.marks)
             marks.append(
-                sh.group("DupBand", equal[_NEXT], min_values=2, fan_out=functools.partial(
-                    band_keys, across_documents=across, max_distance=d))
+                sh.group("DupBand", Spread(equal[_NEXT], functools.partial(
+                    band_keys, across_documents=across, max_distance=d)), min_values=2)
                 | "DupBandMarks" >> beam.FlatMap(near_marks, d)
             )
         if not marks:

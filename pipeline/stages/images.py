@@ -39,8 +39,8 @@ from apache_beam.utils.windowed_value import WindowedValue
 from pipeline import progress
 from pipeline.file_shuffle import RUNNER, Shuffle, marked
 from pipeline.imports.embedded import EmbeddedImage
-from pipeline.outputs.open_files import OpenFiles
 from pipeline.outputs.spool import ReadingFn, SpoolRef, park
+from pipeline.outputs.work_files import OpenFiles, reading
 from pipeline.rejects import REJECTS, excerpt
 from pipeline.stages.image_dedup import IMAGE_DEDUP_REASONS, DuplicateImages, reiterable
 from schemas import Document, ImageNode, Reject, TextNode, image_member
@@ -134,11 +134,8 @@ def stored_bytes(where: bytes | Locator | Parked, max_bytes: int,
     from scrapers.warc_read import read_record_at
 
     path, offset = where
-    if files is not None:
-        rec = read_record_at(files.get(path), offset, path, max_bytes)
-    else:
-        with OpenFiles(keep=1) as one:
-            rec = read_record_at(one.get(path), offset, path, max_bytes)
+    with reading(files) as reader:
+        rec = read_record_at(reader.get(path), offset, path, max_bytes)
     if not rec.payload:
         raise ValueError(f"{path}@{offset}: the image record has no payload ({rec.reason})")
     return rec.payload
