@@ -24,7 +24,7 @@ from pipeline.outputs.atomic import TMP_MARK, atomic_output, write_atomic
 from pipeline.outputs.reject_files import WriteRejects, write_reject_file
 from pipeline.outputs.shards import WriteShards, input_group, sample_input, shard_name
 from pipeline.outputs.summary import TopDomains, with_top_domains
-from pipeline.outputs.tar import _member_order, tar_info, write_group
+from pipeline.outputs.tar import _member_order, read_samples, tar_info, write_group
 from schemas import Reject
 
 
@@ -293,3 +293,17 @@ def test_object_store_objects_appear_whole_under_their_final_name(monkeypatch, t
                                                                             _sample(2)])
     assert infos[0].bytes == len(_UploadStore.objects["memstore://bucket/p0.tar"])
     assert _UploadStore.renames == 0
+
+
+def test_a_shard_cut_at_or_inside_a_header_is_an_error_not_a_shorter_shard(tmp_path):
+    samples = [(f"k{i:03d}", {"json": b"{}", "jpg": bytes([i]) * 3000}) for i in range(20)]
+    (info,) = write_group(str(tmp_path), samples, lambda p: f"s{p}.tar", 100, 10**9)
+    path = tmp_path / info.path
+    data = path.read_bytes()
+    assert [k for k, _ in read_samples(str(path))] == [k for k, _ in samples]
+    with tarfile.open(path) as tar:
+        header = tar.getmembers()[10].offset
+    for cut in (header, header + 100):  # tarfile alone ends there quietly, five samples read
+        path.write_bytes(data[:cut])
+        with pytest.raises(tarfile.ReadError, match="cut short"):
+            list(read_samples(str(path), wanted=lambda k: k < "k002"))

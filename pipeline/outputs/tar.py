@@ -168,5 +168,10 @@ def read_samples(path: str, wanted: Callable[[str], bool] | None = None
             if members is not None:
                 fh = tar.extractfile(info)
                 members[ext] = fh.read() if fh is not None else b""
+        # tarfile ends without a word when the file stops at or inside a member's header; a
+        # whole tar ends with a zero block, which it has then read.
+        if tar.fileobj.pos < tar.offset + tarfile.BLOCKSIZE:
+            raise tarfile.ReadError(f"{path}: cut short (it ends before its end-of-archive "
+                                    "block)")
     if key is not None:
         yield key, members
