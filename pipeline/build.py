@@ -38,7 +38,7 @@ from pipeline.stages.dedup import Deduplicate
 from pipeline.stages.extract import ExtractFn
 from pipeline.stages.filter import FilterDocuments
 from pipeline.stages.images import ResolveImages
-from pipeline.stages.read import BRANCHES, CORPUS, FILES, READ_FILTER, ReadInputs
+from pipeline.stages.read import BRANCHES, CORPUS, FILES, ReadInputs
 from schemas import Reject, TextNode
 from scrapers.warc_read import WebRecord
 
@@ -56,18 +56,13 @@ def versions() -> dict[str, str]:
     return out
 
 
-def skipped_reject(rec: WebRecord) -> Reject:
-    return Reject(source=rec.source_id, stage="read", filter=READ_FILTER,
-                  reason=rec.reason or "unknown", url=rec.url, detail=rec.detail)
-
-
 def count_out(pcoll: beam.PCollection, stage: str, name: str) -> beam.PCollection:
     """The funnel count of a stage's kept output: one per element."""
     return count_each(pcoll, f"Out_{name}", lambda _: fn.out_label(stage))
 
 
 def _read_counts(rec: WebRecord) -> tuple:
-    return () if rec.kind == "skipped" else ((fn.record_label(rec.kind), 1),)
+    return ((fn.record_label(rec.kind), 1),)
 
 
 def _reject_counts(element: Reject | list[Reject]) -> Iterator[tuple]:
@@ -91,10 +86,8 @@ def _extract_branch(records: beam.PCollection, i: int, cfg: dict[str, Any],
     """One branch of the read records -> (documents, image records), extracted where it is
     read: a page's HTML never waits in a runner's buffer (ResolveImages projects the image
     records of each branch to their locations the same way)."""
-    by_kind = records | f"ByKind{i}" >> beam.Partition(
-        lambda r, _: {"html": 0, "image": 1}.get(r.kind, 2), 3)
-    html, images, skipped = by_kind[0], by_kind[1], by_kind[2]
-    parts["rejects"].append(skipped | f"SkippedToRejects{i}" >> beam.Map(skipped_reject))
+    html, images = records | f"ByKind{i}" >> beam.Partition(
+        lambda r, _: 0 if r.kind == "html" else 1, 2)
     parts["counts"].append(count_labels(records, f"L_read{i}", _read_counts))
     extracted = html | f"Extract{i}" >> beam.ParDo(ExtractFn(cfg)).with_outputs(
         REJECTS, main="docs")
@@ -135,6 +128,7 @@ def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
     src = cfg["sources"]["interleaved"]
     read = p | "Read" >> ReadInputs(list(src["input"]), cfg, out_dir, flatten=False,
                                       shuffle=sh)
+    parts["rejects"].append(read[REJECTS])
     imported, embedded, imported_files = _import_branch(read[CORPUS], cfg, out_dir, parts)
     # Records read, counted by the reader per input file: one side of the records identity.
     files = (read[FILES], imported_files) | "InputFiles" >> beam.Flatten()

@@ -16,6 +16,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from filters.decontam import EvalImageIndex, EvalTextIndex, image_phash
 from pipeline.config import load_config
+from pipeline.rejects import REJECTS
 from pipeline.sources.common import expand_inputs
 from pipeline.sources.files import BEAM
 from pipeline.sources.pairs import add_pair_sources
@@ -149,8 +150,15 @@ def test_read_inputs_counts_every_file_where_it_reads(mem, tmp_path):
                                                           r.kind, r.reason))
             assert_that(kinds, equal_to(
                 [("0", "html", None), ("1", "html", None)] * 2 + [("2", "html", None)]
-                + [("2", "skipped", "truncated"), ("notes.pdf", "skipped", "unknown_input"),
-                   ("p.html", "html", None), ("p.html?x", "html", None)]), label="records")
+                + [("p.html", "html", None), ("p.html?x", "html", None)]), label="records")
+            # The other records read are read rejects, in lists: the cut file's last record
+            # and the file of unknown kind.
+            reasons = out[REJECTS] | beam.FlatMap(
+                lambda rs: [(r.stage, r.reason, r.url.rsplit("/", 1)[-1] or r.source)
+                            for r in rs])
+            assert_that(reasons, equal_to([("read", "truncated", "2"),
+                                           ("read", "unknown_input", "notes.pdf@0")]),
+                        label="rejects")
 
 
 def test_url_lists_are_read_in_splits_that_cover_every_line_once(mem, tmp_path):

@@ -79,6 +79,8 @@ def test_loopback_is_refused_unless_allowed(site, tmp_path):
 def test_fetched_pages_carry_their_final_url_and_crawl_date(site, tmp_path):
     from datetime import datetime, timezone
 
+    from apache_beam.pvalue import TaggedOutput
+
     from pipeline.config import load_config
     from pipeline.stages.read import FetchPagesFn, archive_name
     from scrapers.warc_read import iter_records
@@ -91,12 +93,17 @@ def test_fetched_pages_carry_their_final_url_and_crawl_date(site, tmp_path):
     fn.setup()
     before = datetime.now(timezone.utc).replace(microsecond=0)
     old, direct = site.url("/old"), site.url("/a.html")
-    recs = list(fn.process((0, [old, direct, old, site.url("/missing.html")])))
+    out = list(fn.process((0, [old, direct, old, site.url("/missing.html")])))
     after = datetime.now(timezone.utc)
-    by_requested = {r.meta.get("requested_url", r.url): r for r in recs if r.reason is None}
+    recs = [r for r in out if not isinstance(r, TaggedOutput)]
+    # the URL named twice and the missing page come back as one list of read rejects
+    (rejects,) = [o.value for o in out if isinstance(o, TaggedOutput)]
+    assert sorted((r.stage, r.reason) for r in rejects) == [
+        ("read", "duplicate_url"), ("read", "fetch_http_status")]
+    by_requested = {r.meta.get("requested_url", r.url): r for r in recs}
+    assert set(by_requested) == {old, direct}
     moved = by_requested[old]
     assert moved.url == direct and moved.kind == "html"  # links resolve against the final URL
-    assert [r.reason for r in recs].count("duplicate_url") == 1
     assert by_requested[direct].meta == {}
     for r in recs:
         when = datetime.strptime(r.date, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)

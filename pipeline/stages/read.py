@@ -1,8 +1,13 @@
 """Beam sources: WARC/ARC files and URL lists, both ending as WebRecords.
 
-`ReadInputs` returns ``{"records": WebRecords, "files": (path, records_read, ended_cleanly)}``:
-one files row per input file, counted by the reader where it reads, so the funnel can check
-records_read against the records that arrive downstream.
+`ReadInputs` returns ``{"records": WebRecords, "rejects": lists of read rejects, "files":
+(path, records_read, ended_cleanly)}``: one files row per input file, counted by the reader
+where it reads, so the funnel can check records_read against the records and rejects that
+arrive downstream. Only pages and images travel on as records: every other record read (a
+WARC's request and metadata records, redirects, non-HTML payloads, fetch errors) becomes a
+read reject where it is read, a reader's rejects batched into lists of up to SKIP_BATCH. A
+Common Crawl file holds about two such records for each page, and one element a record would
+cost the runner more than the reject itself.
 
 - WARC/ARC files are read whole, one file per call (a gzip stream has no split points).
   records_read counts every WebRecord yielded for the file, the one `error` record of a file
@@ -12,7 +17,7 @@ records_read against the records that arrive downstream.
   its first byte), parquet files by row group. records_read is the number of URLs read (one
   WebRecord each, after fetching); ended_cleanly is False when a split could not be read to
   its end (then one `error` record stands for the rest of that split).
-- A file of unknown kind is one skipped record: (path, 1, True).
+- A file of unknown kind is one read reject: (path, 1, True).
 
 Fetching is keyed by a hash of the URL's host into FETCH_GROUPS groups, so one worker (and one
 rate limiter) sees all of a host's requests; a group's URLs are streamed, never held whole, and
@@ -41,6 +46,8 @@ from apache_beam.pvalue import TaggedOutput
 from pipeline import progress
 from pipeline.file_shuffle import RUNNER, Shuffle
 from pipeline.imports.formats import MMC4, OBELICS, corpus_format, input_format, parquet_footer
+from pipeline.rejects import REJECTS
+from schemas import Reject
 from scrapers.warc_read import ReadStatus, WebRecord, classify_payload, iter_records, mime_type
 
 WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
@@ -85,6 +92,13 @@ SPLIT_BYTES = 64 << 20  # a text URL list is read in splits of this many bytes
 MAX_LINE = 64 << 10  # a longer line is cut (it is no usable URL; it still counts as one)
 FETCH_GROUPS = 1 << 16  # host-hash groups: the upper bound on parallel fetching
 URL_BATCH = 64  # URLs per fetch call, and per archived WARC
+SKIP_BATCH = 512  # read rejects of one WARC file given as one list element
+
+
+def read_reject(rec: WebRecord) -> Reject:
+    """The reject of a record that is neither a page nor an image (rec.kind "skipped")."""
+    return Reject(source=rec.source_id, stage="read", filter=READ_FILTER,
+                  reason=rec.reason or "unknown", url=rec.url, detail=rec.detail)
 
 
 def _error_record(path: str, offset: int, exc: BaseException) -> WebRecord:
@@ -98,7 +112,8 @@ def open_input(path: str) -> IO[bytes]:
 
 
 class ReadWarcFn(beam.DoFn):
-    """A WARC/ARC path -> its WebRecords, and one (path, records_read, ended_cleanly) row."""
+    """A WARC/ARC path -> its pages and images as WebRecords, its other records as lists of
+    read rejects (output REJECTS), and one (path, records_read, ended_cleanly) row."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
@@ -109,13 +124,22 @@ class ReadWarcFn(beam.DoFn):
             fh = open_input(path)
         except Exception as exc:
             progress.add("records_read")
-            yield _error_record(path, 0, exc)
+            yield TaggedOutput(REJECTS, [read_reject(_error_record(path, 0, exc))])
             yield TaggedOutput(FILES, (path, 1, False))
             return
+        skipped: list[Reject] = []
         with fh:
             for rec in iter_records(fh, path, self.max_bytes, status):
                 progress.add("records_read")
-                yield rec
+                if rec.kind != "skipped":
+                    yield rec
+                    continue
+                skipped.append(read_reject(rec))
+                if len(skipped) >= SKIP_BATCH:
+                    yield TaggedOutput(REJECTS, skipped)
+                    skipped = []
+        if skipped:
+            yield TaggedOutput(REJECTS, skipped)
         yield TaggedOutput(FILES, (path, status.records, status.clean))
 
 
@@ -169,7 +193,7 @@ def _url_of(line: bytes) -> str | None:
 
 class ReadUrlSplitFn(beam.DoFn):
     """(path, start, end) -> its URLs; a (path, urls_read, clean) counts row per piece; an
-    unreadable piece also gives one `error` WebRecord (output "errors")."""
+    unreadable piece also gives one `error` read reject (output REJECTS, a list of one)."""
 
     def process(self, split: tuple[str, int, int]) -> Iterator[Any]:
         path, start, end = split
@@ -185,7 +209,7 @@ class ReadUrlSplitFn(beam.DoFn):
                     yield url
         except Exception as exc:  # a bad list must not stop the build; its counts say so
             progress.add("records_read")
-            yield TaggedOutput("errors", _error_record(path, start, exc))
+            yield TaggedOutput(REJECTS, [read_reject(_error_record(path, start, exc))])
             yield TaggedOutput("counts", (path, (n + 1, False)))
             return
         yield TaggedOutput("counts", (path, (n, True)))
@@ -282,8 +306,9 @@ def archive_name(urls: list[str]) -> str:
 
 
 class FetchPagesFn(beam.DoFn):
-    """(group, URLs) -> one WebRecord per URL, fetched politely in batches of URL_BATCH; each
-    batch optionally archived to a WARC. The group is streamed, never held whole."""
+    """(group, URLs) -> a WebRecord per URL fetched as a page, a read reject for any other
+    (output REJECTS, one list a batch), fetched politely in batches of URL_BATCH; each batch
+    optionally archived to a WARC. The group is streamed, never held whole."""
 
     def __init__(self, fetch_cfg: dict[str, Any], archive_dir: str | None, max_bytes: int,
                  batch: int = URL_BATCH):
@@ -302,7 +327,7 @@ class FetchPagesFn(beam.DoFn):
         if self._fetcher is not None:
             self._fetcher.close()  # its idle keep-alive connections
 
-    def process(self, group: tuple[int, Iterable[str]]) -> Iterator[WebRecord]:
+    def process(self, group: tuple[int, Iterable[str]]) -> Iterator[Any]:
         batch: list[str] = []
         for url in group[1]:
             batch.append(url)
@@ -312,7 +337,7 @@ class FetchPagesFn(beam.DoFn):
         if batch:
             yield from self.fetch_batch(batch)
 
-    def fetch_batch(self, batch: list[str]) -> Iterator[WebRecord]:
+    def fetch_batch(self, batch: list[str]) -> Iterator[Any]:
         urls = sorted(batch)
         distinct = sorted(set(urls))
         results = dict(zip(distinct, self._fetcher.fetch_many(  # type: ignore[union-attr]
@@ -321,15 +346,23 @@ class FetchPagesFn(beam.DoFn):
         if self.archive_dir:
             offsets = self._archive(distinct, results)
         seen: set[str] = set()
+        skipped: list[Reject] = []
         for url in urls:
             progress.add("records_read")
             res = results[url]
             if url in seen:  # fetched once; a second record would repeat its source id
-                yield WebRecord(kind="skipped", url=url, source=url, offset=0, date=res.date,
-                                reason="duplicate_url", detail="named again in its batch")
+                skipped.append(read_reject(WebRecord(
+                    kind="skipped", url=url, source=url, offset=0, date=res.date,
+                    reason="duplicate_url", detail="named again in its batch")))
                 continue
             seen.add(url)
-            yield self._record(url, res, offsets)
+            rec = self._record(url, res, offsets)
+            if rec.kind == "skipped":
+                skipped.append(read_reject(rec))
+            else:
+                yield rec
+        if skipped:
+            yield TaggedOutput(REJECTS, skipped)
 
     def _record(self, url: str, res: Any, offsets: dict[str, tuple[str, int]]) -> WebRecord:
         source, offset = offsets.get(url, (url, 0))
@@ -384,20 +417,22 @@ class FetchPagesFn(beam.DoFn):
         return offsets
 
 
-def unknown_input(path: str) -> WebRecord:
+def unknown_input(path: str) -> list[Reject]:
+    """A file that is neither an archive nor a URL list: one read reject."""
     progress.add("records_read")
-    return WebRecord(kind="skipped", url="", source=os.path.basename(path), offset=0,
-                     reason="unknown_input", detail=path)
+    return [read_reject(WebRecord(kind="skipped", url="", source=os.path.basename(path),
+                                  offset=0, reason="unknown_input", detail=path))]
 
 
 class ReadInputs(beam.PTransform):
-    """All inputs (globs of WARCs and URL lists) -> {"records": WebRecords, "files": one
-    (path, records_read, ended_cleanly) per input file}; see the module docstring. Corpus files
+    """All inputs (globs of WARCs and URL lists) -> {"records": WebRecords of pages and
+    images, "rejects": lists of read rejects, "files": one (path, records_read,
+    ended_cleanly) per input file}; see the module docstring. Corpus files
     to import are not read here: they come out as (path, format, row groups) in "corpus"
     (their counts are pipeline.imports' to give).
 
     Globs are matched inside the pipeline, and each file is routed by its own name: a file
-    that is neither an archive nor a URL list becomes one skipped record, not a failure."""
+    that is neither an archive nor a URL list becomes one read reject, not a failure."""
 
     def __init__(self, patterns: list[str], cfg: dict[str, Any], out_dir: str,
                  flatten: bool = True, shuffle: Shuffle = RUNNER) -> None:
@@ -428,32 +463,36 @@ class ReadInputs(beam.PTransform):
             files[0]
             | "WarcPaths" >> beam.Map(lambda f: f[0])
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadWarc" >> beam.ParDo(ReadWarcFn(max_bytes)).with_outputs(FILES, main="records")
+            | "ReadWarc" >> beam.ParDo(ReadWarcFn(max_bytes)).with_outputs(
+                FILES, REJECTS, main="records")
         )
         lists = (
             files[1]
             | "UrlSplits" >> beam.FlatMap(lambda f: list_pieces(f[0], f[1], f[3]))
             | "SpreadSplits" >> beam.Reshuffle()
             | "ReadUrlSplits" >> beam.ParDo(ReadUrlSplitFn()).with_outputs(
-                "counts", "errors", main="urls")
+                "counts", REJECTS, main="urls")
         )
         list_files = lists.counts | "CountPerList" >> CountPerFile()
         fetched = (
             self.sh.group("GroupHosts", lists.urls | "ByHost" >> beam.Map(
                 lambda u: (host_group(u), u)))
-            | "FetchPages" >> beam.ParDo(FetchPagesFn(fetch_cfg, archive, max_bytes))
+            | "FetchPages" >> beam.ParDo(FetchPagesFn(fetch_cfg, archive, max_bytes)).with_outputs(
+                REJECTS, main="records")
         )
         unknown_paths = files[2] | "UnknownPaths" >> beam.Map(lambda f: f[0])
         unknown = unknown_paths | "Unknown" >> beam.Map(unknown_input)
         unknown_files = unknown_paths | "UnknownFiles" >> beam.Map(lambda p: (p, 1, True))
-        branches = [warc.records, fetched, lists.errors, unknown]
+        branches = [warc.records, fetched.records]
+        rejects = ((warc[REJECTS], fetched[REJECTS], lists[REJECTS], unknown)
+                   | "ReadRejects" >> beam.Flatten())
         per_file = ((warc[FILES], list_files, unknown_files) | "AllFiles" >> beam.Flatten())
         # "branches": the records before any Flatten. A runner may materialise a Flatten whose
         # inputs come from different stages, payloads included (the local runner holds all of
         # them), so the build asks for no "records", extracts each branch where it is read and
         # flattens only what extraction leaves.
         corpus = files[3] | "CorpusFiles" >> beam.Map(lambda f: (f[0], f[2], f[3]))
-        out = {FILES: per_file, BRANCHES: branches, CORPUS: corpus}
+        out = {FILES: per_file, BRANCHES: branches, CORPUS: corpus, REJECTS: rejects}
         if self.flatten:
             out["records"] = tuple(branches) | "AllRecords" >> beam.Flatten()
         return out
