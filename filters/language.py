@@ -15,9 +15,12 @@ from typing import Any
 from filters.base import Drop, Filter, register, too_low
 from filters.text_stats import TextItem
 
-# fastText averages word vectors over its input, so the first few thousand characters decide
-# as well as the whole page, at a bounded cost per document.
-MAX_CHARS = 2000
+# fastText averages word and character n-gram vectors over its input, so the average settles
+# within a few hundred words, and the cost grows with every character read. On 2,002 dev pages,
+# 1,000 characters gave the same language as 2,000 for every page, scores a median 0.002 apart,
+# and the same verdict at m3w's 0.65 for all but one (an author list, 0.650 against 0.706; 7
+# differ at OBELICS's 0.8), at half the cost (0.25 ms a page).
+MAX_CHARS = 1000
 
 
 @lru_cache(maxsize=1)
