@@ -16,11 +16,13 @@ built, and the workers that decode its coders, use them):
 
 from __future__ import annotations
 
+import io
 import pickle
 from typing import Any
 
 from apache_beam.coders import coder_impl, coders, typecoders
 
+from pipeline.file_shuffle import GroupValues, record, records_of, write_records
 from pipeline.imports.embedded import EmbeddedImage
 from pipeline.outputs.spool import SpoolRef
 from pipeline.stages.images import ImageOutcome
@@ -56,6 +58,7 @@ class RecordCoder(coders.Coder):
 
 
 _RECORD, _PICKLED = b"\x01", b"\x00"
+_RECORD_HEAD = len(record(b"", b""))  # the lengths before each value
 
 
 class RecordOrPickleCoder(coders.Coder):
@@ -84,6 +87,39 @@ class RecordOrPickleCoder(coders.Coder):
         return hash(type(self))
 
 
+class GroupValuesCoder(coders.Coder):
+    """A group's values from the file shuffle (``file_shuffle.GroupValues``): where they
+    cross a stage boundary, their encodings as read, one record each, never decoded. Their
+    size is known from those encodings: the runner samples element sizes (the first ten of
+    each output, then fewer), and a hot key's group must not be decoded whole for that."""
+
+    def encode(self, values: GroupValues) -> bytes:
+        buf = io.BytesIO()
+        write_records(buf, ((b"", v) for v in values.encodings()))
+        return buf.getvalue()
+
+    def decode(self, encoded: bytes) -> GroupValues:
+        return GroupValues(records_of(io.BytesIO(encoded), "a group's values"))
+
+    def estimate_size(self, values: GroupValues) -> int:
+        return values.nbytes + _RECORD_HEAD * values.count
+
+    def _create_impl(self) -> coder_impl.CoderImpl:
+        return coder_impl.CallbackCoderImpl(self.encode, self.decode, self.estimate_size)
+
+    def is_deterministic(self) -> bool:
+        return True
+
+    def to_type_hint(self) -> Any:
+        return GroupValues
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+
 class BuildPrimitivesCoder(coders.FastPrimitivesCoder):
     """The default coder of untyped PCollections, with records encoded compactly."""
 
@@ -101,5 +137,6 @@ def register() -> None:
         return
     for cls in RECORD_TYPES:
         typecoders.registry.register_coder(cls, RecordCoder)
+    typecoders.registry.register_coder(GroupValues, GroupValuesCoder)
     typecoders.registry.register_fallback_coder(BuildPrimitivesCoder)
     _registered = True

@@ -265,14 +265,16 @@ def _merge_into_run(runs: list[Run]) -> Run:
 
 class GroupValues:
     """One key's values, iterable any number of times; past ``_IN_MEMORY`` values the rest
-    wait encoded in a temporary file."""
+    wait encoded in a temporary file. ``nbytes`` (their encodings' total) sizes the group
+    without decoding it: see ``pipeline.coders.GroupValuesCoder``."""
 
     def __init__(self, records: Iterable[tuple[bytes, bytes]]) -> None:
         self._mem: list[bytes] = []
         self._file: Any = None
-        self.count = 0
+        self.count = self.nbytes = 0
         for _, value in records:
             self.count += 1
+            self.nbytes += len(value)
             if self._file is None and len(self._mem) < _IN_MEMORY:
                 self._mem.append(value)
                 continue
@@ -280,13 +282,16 @@ class GroupValues:
                 self._file = tempfile.TemporaryFile()
             self._file.write(record(b"", value))
 
-    def __iter__(self) -> Iterator[Any]:
-        for value in self._mem:
-            yield codec.decode(value)
+    def encodings(self) -> Iterator[bytes]:
+        """The values as ``schemas.codec`` encodes them, in order."""
+        yield from self._mem
         if self._file is not None:
             self._file.seek(0)
             for _, value in records_of(self._file, "a hot key's overflow file"):
-                yield codec.decode(value)
+                yield value
+
+    def __iter__(self) -> Iterator[Any]:
+        return map(codec.decode, self.encodings())
 
     def __reduce__(self) -> tuple[Any, tuple[list[Any]]]:
         return list, (list(self),)  # crossing a stage boundary: plain values
@@ -301,7 +306,7 @@ class _GroupReaderFn(beam.DoFn):
     def __init__(self, max_open: int, min_values: int = 1) -> None:
         self.max_open, self.min_values = max_open, min_values
 
-    def process(self, item: tuple[int, Iterable[Run]]) -> Iterator[tuple[Any, Iterable[Any]]]:
+    def process(self, item: tuple[int, Iterable[Run]]) -> Iterator[tuple[Any, GroupValues]]:
         for key, records in _merged(item[1], self.max_open):
             values = GroupValues(records)
             try:
@@ -387,9 +392,13 @@ class Shuffle:
                 grouped = grouped | f"{label}AtLeast" >> beam.Filter(
                     lambda kv: sum(1 for _ in itertools.islice(kv[1], min_values)) >= min_values)
             return grouped
-        return self._through_runs(label, streams, lambda root, pairs: _GroupWriterFn(
+        grouped = self._through_runs(label, streams, lambda root, pairs: _GroupWriterFn(
             root, self.partitions, self.spill_bytes, pairs),
             _GroupReaderFn(self.max_open_runs, min_values))
+        # Set here, as the build turns type inference off: the groups' coder is then
+        # pipeline.coders.GroupValuesCoder, which sizes a group without decoding it.
+        grouped.element_type = beam.typehints.Tuple[Any, GroupValues]
+        return grouped
 
     def combine(self, label: str, streams: Stream | tuple[Stream, ...],
                 fn: Any) -> beam.PCollection:

@@ -161,6 +161,40 @@ def test_a_hot_key_past_the_memory_bound_is_read_back_from_disk(monkeypatch):
     values.close()
 
 
+def test_a_group_is_sized_without_decoding_a_value(tmp_path, monkeypatch):
+    """The runner samples element sizes by encoding elements (always the first ten of each
+    output): a group must be sized from the encodings it was read from, or a hot key's values
+    would all be decoded into memory at once for a size estimate."""
+    from pipeline import coders
+    from pipeline.run import pipeline_options
+
+    coders.register()
+    reads = []
+    real = GroupValues.encodings
+    monkeypatch.setattr(GroupValues, "encodings", lambda self: reads.append(1) or real(self))
+    sh = Shuffle(str(tmp_path / "sh"), partitions=2)
+    with beam.Pipeline(options=pipeline_options([])) as p:
+        pairs = p | beam.Create([("hot", i) for i in range(500)] + [("cold", 0)])
+        counts = sh.group("G", pairs) | beam.MapTuple(lambda key, values: (key, values.count))
+        assert_that(counts, equal_to([("hot", 500), ("cold", 1)]))
+    assert reads == []  # nothing but the consumer could have read them, and it did not
+
+
+def test_a_group_crossing_a_stage_boundary_stays_encoded(monkeypatch):
+    from pipeline.coders import GroupValuesCoder
+
+    monkeypatch.setattr(file_shuffle, "_IN_MEMORY", 10)
+    encoded = [codec.encode(("v", i)) for i in range(35)]
+    values = GroupValues((b"k", e) for e in encoded)
+    coder = GroupValuesCoder()
+    back = coder.decode(coder.encode(values))
+    assert back.count == 35 and back._file is not None  # still bounded in memory
+    assert list(back) == [("v", i) for i in range(35)]
+    assert coder.estimate_size(values) == sum(map(len, encoded)) + 8 * 35
+    junk = GroupValues((b"k", b"not an encoding") for _ in range(3))
+    assert coder.estimate_size(junk) == 3 * (15 + 8)  # sized, never decoded
+
+
 def test_a_cut_run_file_is_a_clear_error(tmp_path):
     writer = file_shuffle._GroupWriterFn(str(tmp_path), partitions=3, spill_bytes=1 << 30)
     writer.start_bundle()
