@@ -3,7 +3,7 @@ pair records, imported rows' EmbeddedImage, spool references and the image stage
 ImageOutcome, in the compact encoding of ``schemas.codec`` instead of a pickle carrying class
 paths and field names. New types go at the end of ``RECORD_TYPES``: its order numbers them.
 
-Two registrations, both made by ``register()`` (build.py calls it, so the pipeline that is
+Three registrations, all made by ``register()`` (build.py calls it, so the pipeline that is
 built, and the workers that decode its coders, use them):
 
 - ``registry.register_coder(T, RecordCoder)`` for each record type: used wherever a
@@ -11,7 +11,8 @@ built, and the workers that decode its coders, use them):
 - a fallback coder for untyped PCollections (most of a DAG of lambdas and DoFns): Beam's
   FastPrimitivesCoder, which already encodes tuples, lists, dicts, strings and bytes itself,
   with our records, wherever they sit inside those, encoded by ``schemas.codec`` instead of
-  its pickle fallback. Other objects are still pickled.
+  its pickle fallback. Other objects are still pickled;
+- ``GroupValuesCoder`` for the groups of the file shuffle, which sets their element type.
 """
 
 from __future__ import annotations
@@ -35,7 +36,17 @@ for _cls in RECORD_TYPES:  # this order fixes the class numbers
     codec.register_record(_cls)
 
 
-class RecordCoder(coders.Coder):
+class _Stateless(coders.Coder):
+    """A coder without parameters: every instance of one class is the same coder."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+
+class RecordCoder(_Stateless):
     """One record type, compact and deterministic."""
 
     def encode(self, value: Any) -> bytes:
@@ -50,18 +61,12 @@ class RecordCoder(coders.Coder):
     def to_type_hint(self) -> Any:
         return Any
 
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other)
-
-    def __hash__(self) -> int:
-        return hash(type(self))
-
 
 _RECORD, _PICKLED = b"\x01", b"\x00"
 _RECORD_HEAD = len(record(b"", b""))  # the lengths before each value
 
 
-class RecordOrPickleCoder(coders.Coder):
+class RecordOrPickleCoder(_Stateless):
     """FastPrimitivesCoder's fallback: our records compact, anything else pickled."""
 
     def encode(self, value: Any) -> bytes:
@@ -80,14 +85,8 @@ class RecordOrPickleCoder(coders.Coder):
     def is_deterministic(self) -> bool:
         return False  # pickle is not
 
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other)
 
-    def __hash__(self) -> int:
-        return hash(type(self))
-
-
-class GroupValuesCoder(coders.Coder):
+class GroupValuesCoder(_Stateless):
     """A group's values from the file shuffle (``file_shuffle.GroupValues``): where they
     cross a stage boundary, their encodings as read, one record each, never decoded. Their
     size is known from those encodings: the runner samples element sizes (the first ten of
@@ -112,12 +111,6 @@ class GroupValuesCoder(coders.Coder):
 
     def to_type_hint(self) -> Any:
         return GroupValues
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other)
-
-    def __hash__(self) -> int:
-        return hash(type(self))
 
 
 class BuildPrimitivesCoder(coders.FastPrimitivesCoder):
