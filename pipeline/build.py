@@ -128,7 +128,7 @@ def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
     src = cfg["sources"]["interleaved"]
     read = p | "Read" >> ReadInputs(list(src["input"]), cfg, out_dir, flatten=False,
                                       shuffle=sh)
-    parts["rejects"].append(read[REJECTS])
+    parts["rejects"] += read[REJECTS]
     imported, embedded, imported_files = _import_branch(read[CORPUS], cfg, out_dir, parts)
     # Records read, counted by the reader per input file: one side of the records identity.
     files = (read[FILES], imported_files) | "InputFiles" >> beam.Flatten()

@@ -52,8 +52,8 @@ def test_alt_text_pairs_from_kept_documents(tmp_path):
     with TestPipeline(options=OPTIONS) as p:
         docs = p | beam.Create(kept)
         _shards, rejects, counts = add_pair_sources(p, cfg, out, docs)
-        rej = rejects | beam.Flatten() | beam.Map(lambda r: (r.source, r.filter, r.reason,
-                                                             r.value))
+        every = tuple(rejects) | "AllRejects" >> beam.Flatten()  # one stream per stage
+        rej = every | beam.Map(lambda r: (r.source, r.filter, r.reason, r.value))
         assert_that(rej, equal_to([
             ("d1#002.jpg", "alt_text/v1", "boilerplate", None),
             ("d1#003.jpg", "alt_text/v1", "empty", 0.0),
@@ -68,7 +68,7 @@ def test_alt_text_pairs_from_kept_documents(tmp_path):
         assert_that(counts[0] | "Sum" >> beam.CombinePerKey(sum),
                     equal_to([(("alt_text", "out", ""), 2)]), label="counts")
         funnel = (
-            (counts[0], rejects[0] | "RejectLabels" >> beam.Map(lambda r: (fn.reject_label(r), 1)))
+            (counts[0], every | "RejectLabels" >> beam.Map(lambda r: (fn.reject_label(r), 1)))
             | "AllLabels" >> beam.Flatten() | "SumAll" >> beam.CombinePerKey(sum)
             | beam.combiners.ToList() | beam.Map(lambda c: fn.build_funnel(c)["sources"])
         )

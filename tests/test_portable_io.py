@@ -153,7 +153,7 @@ def test_read_inputs_counts_every_file_where_it_reads(mem, tmp_path):
                 + [("p.html", "html", None), ("p.html?x", "html", None)]), label="records")
             # The other records read are read rejects, in lists: the cut file's last record
             # and the file of unknown kind.
-            reasons = out[REJECTS] | beam.FlatMap(
+            reasons = tuple(out[REJECTS]) | "AllRejects" >> beam.Flatten() | beam.FlatMap(
                 lambda rs: [(r.stage, r.reason, r.url.rsplit("/", 1)[-1] or r.source)
                             for r in rs])
             assert_that(reasons, equal_to([("read", "truncated", "2"),

@@ -122,7 +122,8 @@ def _split_shared(item: tuple[str, Iterable[tuple[int, Any]]], limit: int) -> It
 
 
 class AltTextPairs(beam.PTransform):
-    """Kept (Document, {member: jpeg}) -> `samples` ((key, {ext: bytes})) and `rejects`."""
+    """Kept (Document, {member: jpeg}) -> `samples` ((key, {ext: bytes})) and `rejects` (a
+    list of Reject streams, one per stage that makes them)."""
 
     def __init__(self, scfg: dict[str, Any], shuffle: Shuffle = RUNNER) -> None:
         super().__init__()
@@ -134,7 +135,7 @@ class AltTextPairs(beam.PTransform):
         limit = int(self.scfg.get("max_shared") or 0)
         if not limit:
             samples = cands.pairs | "Samples" >> beam.MapTuple(lambda _text, c: pair_sample(c))
-            return {"samples": samples, REJECTS: cands[REJECTS]}
+            return {"samples": samples, REJECTS: [cands[REJECTS]]}
         # Images per text, combined before the shuffle; then one join by text.
         sh = self.sh
         pairs = sh.distinct("Distinct", cands.pairs | "TextImage" >> beam.Map(
@@ -144,5 +145,5 @@ class AltTextPairs(beam.PTransform):
             sh.group("ByText", counts, marked(cands.pairs, "TagCandidates", _CANDIDATE))
             | "Samples" >> beam.FlatMap(_split_shared, limit).with_outputs(REJECTS, main="samples")
         )
-        rejects = (cands[REJECTS], out[REJECTS]) | "AllRejects" >> beam.Flatten()
-        return {"samples": out.samples, REJECTS: rejects}
+        # Two stages' rejects, kept apart (parked where made: see pipeline.outputs.reject_files)
+        return {"samples": out.samples, REJECTS: [cands[REJECTS], out[REJECTS]]}

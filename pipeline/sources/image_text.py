@@ -283,7 +283,8 @@ class Img2DatasetFn(beam.DoFn):
 
 
 class ImageTextPairs(beam.PTransform):
-    """Caption-checked PairItems -> {"samples": (key, {ext: bytes}), "rejects": Reject}."""
+    """Caption-checked PairItems -> {"samples": (key, {ext: bytes}), "rejects": [Reject
+    streams, one per stage that makes them]}."""
 
     def __init__(self, scfg: dict[str, Any], cfg: dict[str, Any]) -> None:
         super().__init__()
@@ -311,7 +312,7 @@ class ImageTextPairs(beam.PTransform):
                 REJECTS, main="samples")
         )
         samples = (local_out.samples, downloaded.samples) | "Samples" >> beam.Flatten()
-        rejects = ((local_out[REJECTS], guarded[REJECTS], downloaded[REJECTS])
-                   | "Rejects" >> beam.Flatten())
-        return {"samples": samples, REJECTS: rejects}
+        # Three stages' rejects, kept apart (parked where made: see reject_files)
+        return {"samples": samples,
+                REJECTS: [local_out[REJECTS], guarded[REJECTS], downloaded[REJECTS]]}
 

@@ -37,7 +37,7 @@ def add_pair_sources(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
     elif "alt_text" in sources:
         scfg = source_config(cfg, "alt_text")
         out = kept_docs | "alt_text" >> AltTextPairs(scfg, shuffle)
-        rejects.append(out[REJECTS])
+        rejects += out[REJECTS]
         samples = decontaminate_pairs("alt_text", out["samples"], cfg, rejects)
         shards.append(write_source("alt_text", samples, cfg, out_dir, counts, shuffle))
     for name, transform in (("image_text", ImageTextPairs), ("video_text", VideoTextPairs)):
@@ -46,7 +46,7 @@ def add_pair_sources(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
         scfg = source_config(cfg, name)
         items = read_pairs(p, name, scfg, "image" if name == "image_text" else "video", rejects)
         out = items | name >> transform(scfg, cfg)
-        rejects.append(out[REJECTS])
+        rejects += out[REJECTS]
         samples = decontaminate_pairs(name, out["samples"], cfg, rejects)
         shards.append(write_source(name, samples, cfg, out_dir, counts, shuffle))
     return shards, rejects, counts

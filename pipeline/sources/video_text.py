@@ -168,7 +168,7 @@ class VideoFn(beam.DoFn):
 
 
 class VideoTextPairs(beam.PTransform):
-    """PairItems -> {"samples": (key, {ext: bytes}), "rejects": Reject}."""
+    """PairItems -> {"samples": (key, {ext: bytes}), "rejects": [Reject stream]}."""
 
     def __init__(self, scfg: dict[str, Any], cfg: dict[str, Any]) -> None:
         super().__init__()
@@ -178,4 +178,4 @@ class VideoTextPairs(beam.PTransform):
     def expand(self, items):
         out = items | "Decode" >> beam.ParDo(VideoFn(self.scfg, self.fetch_cfg)).with_outputs(
             REJECTS, main="samples")
-        return {"samples": out.samples, REJECTS: out[REJECTS]}
+        return {"samples": out.samples, REJECTS: [out[REJECTS]]}

@@ -426,8 +426,8 @@ def unknown_input(path: str) -> list[Reject]:
 
 class ReadInputs(beam.PTransform):
     """All inputs (globs of WARCs and URL lists) -> {"records": WebRecords of pages and
-    images, "rejects": lists of read rejects, "files": one (path, records_read,
-    ended_cleanly) per input file}; see the module docstring. Corpus files
+    images, "rejects": streams (a list) of lists of read rejects, "files": one (path,
+    records_read, ended_cleanly) per input file}; see the module docstring. Corpus files
     to import are not read here: they come out as (path, format, row groups) in "corpus"
     (their counts are pipeline.imports' to give).
 
@@ -484,8 +484,10 @@ class ReadInputs(beam.PTransform):
         unknown = unknown_paths | "Unknown" >> beam.Map(unknown_input)
         unknown_files = unknown_paths | "UnknownFiles" >> beam.Map(lambda p: (p, 1, True))
         branches = [warc.records, fetched.records]
-        rejects = ((warc[REJECTS], fetched[REJECTS], lists[REJECTS], unknown)
-                   | "ReadRejects" >> beam.Flatten())
+        # Each reader's rejects stay a stream of their own, parked where they are made (see
+        # pipeline.outputs.reject_files): a Flatten of several stages' outputs is held whole
+        # by the local runner until its consumer runs.
+        rejects = [warc[REJECTS], fetched[REJECTS], lists[REJECTS], unknown]
         per_file = ((warc[FILES], list_files, unknown_files) | "AllFiles" >> beam.Flatten())
         # "branches": the records before any Flatten. A runner may materialise a Flatten whose
         # inputs come from different stages, payloads included (the local runner holds all of
