@@ -30,7 +30,7 @@ from pipeline.outputs.image_store import IMAGES_DIR
 from pipeline.outputs.manifest import manifest, write_funnel, write_inputs, write_json
 from pipeline.outputs.reject_files import REJECT_BUCKETS, WriteRejects
 from pipeline.outputs.shards import DEFAULT_BUCKETS_PER_INPUT, WriteShards, document_group
-from pipeline.outputs.spool import park_batches, unpark_batches
+from pipeline.outputs.spool import one_key, park_batches, unpark_batches
 from pipeline.outputs.summary import SummaryFn, TopDomains, doc_summary, with_top_domains
 from pipeline.rejects import REJECTS, rejects_in
 from pipeline.stages.decontam import DecontaminateText
@@ -118,10 +118,6 @@ def _import_branch(corpus: beam.PCollection, cfg: dict[str, Any], out_dir: str,
 DOC_BATCH = 100  # documents parked under one reference before the Flatten of branches
 
 
-def _same_key(_: Any) -> int:
-    return 0
-
-
 def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
                       parts: dict[str, list], sh: Shuffle) -> beam.PCollection:
     """Inputs -> kept (Document, {member: jpeg}) items; adds to parts' rejects and counts."""
@@ -140,7 +136,7 @@ def interleaved_graph(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
     # Documents from different stages meet at a Flatten, which a runner may buffer whole:
     # each branch parks its documents in batches, and the Flatten carries one reference a
     # batch (about a byte a document), not one a document.
-    parked = [park_batches(d, f"Park{i}", out_dir, _same_key, DOC_BATCH)
+    parked = [park_batches(d, f"Park{i}", out_dir, one_key, DOC_BATCH)
               for i, d in enumerate([o[0] for o in outs] + [imported])]
     docs = unpark_batches(parked | "Documents" >> beam.Flatten(pipeline=p), "Unpark")
     images = [o[1] for o in outs] + [embedded]

@@ -180,6 +180,11 @@ class _ParkBatchesFn(_SpoolingFn):
         self.spool.close()
 
 
+def one_key(_: Any) -> int:
+    """The key of values parked together whatever they are (batches only bound their size)."""
+    return 0
+
+
 def park_batches(values: beam.PCollection, name: str, out_dir: str,
                  key_of: Callable[[Any], Any], batch: int = BATCH,
                  values_of: Callable[[Any], Iterable[Any]] | None = None) -> beam.PCollection:

@@ -33,6 +33,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 
 from pipeline.outputs.shards import stable_bucket
+from pipeline.outputs.spool import one_key, park_batches, unpark_batches
 from pipeline.rejects import REJECTS, make_reject
 from pipeline.sources.files import BEAM
 from schemas import ImageTextPair, make_key
@@ -282,14 +283,22 @@ class Img2DatasetFn(beam.DoFn):
         return None
 
 
+SAMPLE_BATCH = 100  # samples parked under one reference before the branches meet
+
+
 class ImageTextPairs(beam.PTransform):
     """Caption-checked PairItems -> {"samples": (key, {ext: bytes}), "rejects": [Reject
     streams, one per stage that makes them]}."""
 
-    def __init__(self, scfg: dict[str, Any], cfg: dict[str, Any]) -> None:
+    def __init__(self, scfg: dict[str, Any], cfg: dict[str, Any],
+                 work_dir: str | None = None) -> None:
+        """``work_dir`` (the build's output folder): the samples of the local and the
+        downloaded branch are parked there in batches before they meet, so their Flatten
+        carries references; the local runner holds a Flatten of two stages' outputs whole."""
         super().__init__()
         self.scfg = scfg
         self.fetch_cfg = dict(cfg.get("fetch") or {})
+        self.work_dir = work_dir
 
     def expand(self, items):
         by_kind = items | "ByKind" >> beam.Partition(lambda it, _: 0 if it.url else 1, 2)
@@ -311,7 +320,13 @@ class ImageTextPairs(beam.PTransform):
             | "Download" >> beam.ParDo(Img2DatasetFn(self.scfg)).with_outputs(
                 REJECTS, main="samples")
         )
-        samples = (local_out.samples, downloaded.samples) | "Samples" >> beam.Flatten()
+        branches = (local_out.samples, downloaded.samples)
+        if self.work_dir is None:
+            samples = branches | "Samples" >> beam.Flatten()
+        else:
+            parked = [park_batches(s, f"Park{i}", self.work_dir, one_key, SAMPLE_BATCH)
+                      for i, s in enumerate(branches)]
+            samples = unpark_batches(parked | "Samples" >> beam.Flatten(), "Unpark")
         # Three stages' rejects, kept apart (parked where made: see reject_files)
         return {"samples": samples,
                 REJECTS: [local_out[REJECTS], guarded[REJECTS], downloaded[REJECTS]]}

@@ -3,6 +3,7 @@ video_text, each written to its own shards."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -40,7 +41,8 @@ def add_pair_sources(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
         rejects += out[REJECTS]
         samples = decontaminate_pairs("alt_text", out["samples"], cfg, rejects)
         shards.append(write_source("alt_text", samples, cfg, out_dir, counts, shuffle))
-    for name, transform in (("image_text", ImageTextPairs), ("video_text", VideoTextPairs)):
+    for name, transform in (("image_text", functools.partial(ImageTextPairs, work_dir=out_dir)),
+                            ("video_text", VideoTextPairs)):
         if name not in sources:
             continue
         scfg = source_config(cfg, name)
