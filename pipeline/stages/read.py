@@ -1,13 +1,13 @@
 """Beam sources: WARC/ARC files and URL lists, both ending as WebRecords.
 
-`ReadInputs` returns ``{"records": WebRecords, "rejects": lists of read rejects, "files":
-(path, records_read, ended_cleanly)}``: one files row per input file, counted by the reader
-where it reads, so the funnel can check records_read against the records and rejects that
-arrive downstream. Only pages and images travel on as records: every other record read (a
-WARC's request and metadata records, redirects, non-HTML payloads, fetch errors) becomes a
-read reject where it is read, a reader's rejects batched into lists of up to SKIP_BATCH. A
-Common Crawl file holds about two such records for each page, and one element a record would
-cost the runner more than the reject itself.
+`ReadInputs` returns ``{"records": WebRecords, "rejects": one stream of read-reject lists per
+reader, "files": (path, records_read, ended_cleanly)}``: one files row per input file, counted
+by the reader where it reads, so the funnel can check records_read against the records and
+rejects that arrive downstream. Only pages and images travel on as records: every other
+record read (a WARC's request and metadata records, redirects, non-HTML payloads, fetch
+errors) becomes a read reject where it is read, a reader's rejects batched into lists of up
+to SKIP_BATCH. A Common Crawl file holds about two such records for each page, and one
+element a record would cost the runner more than the reject itself.
 
 - WARC/ARC files are read whole, one file per call (a gzip stream has no split points).
   records_read counts every WebRecord yielded for the file, the one `error` record of a file
