@@ -40,7 +40,6 @@ from pipeline.stages.filter import FilterDocuments
 from pipeline.stages.images import ResolveImages
 from pipeline.stages.read import BRANCHES, CORPUS, FILES, ReadInputs
 from schemas import Reject, TextNode
-from scrapers.warc_read import WebRecord
 
 coders.register()  # compact Document, Reject and WebRecord encodings wherever they shuffle
 
@@ -59,10 +58,6 @@ def versions() -> dict[str, str]:
 def count_out(pcoll: beam.PCollection, stage: str, name: str) -> beam.PCollection:
     """The funnel count of a stage's kept output: one per element."""
     return count_each(pcoll, f"Out_{name}", lambda _: fn.out_label(stage))
-
-
-def _read_counts(rec: WebRecord) -> tuple:
-    return ((fn.record_label(rec.kind), 1),)
 
 
 def _reject_counts(element: Reject | list[Reject]) -> Iterator[tuple]:
@@ -88,7 +83,7 @@ def _extract_branch(records: beam.PCollection, i: int, cfg: dict[str, Any],
     records of each branch to their locations the same way)."""
     html, images = records | f"ByKind{i}" >> beam.Partition(
         lambda r, _: 0 if r.kind == "html" else 1, 2)
-    parts["counts"].append(count_labels(records, f"L_read{i}", _read_counts))
+    parts["counts"].append(count_each(records, f"L_read{i}", lambda r: fn.record_label(r.kind)))
     extracted = html | f"Extract{i}" >> beam.ParDo(ExtractFn(cfg)).with_outputs(
         REJECTS, main="docs")
     parts["rejects"].append(extracted[REJECTS])

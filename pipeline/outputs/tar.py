@@ -63,10 +63,10 @@ def _check_key(key: str) -> None:
 
 
 def spool_samples(samples: Iterable[Sample], spool: IO[bytes],
-                  resolve: Callable[[Any], Any] | None = None) -> list[_Entry]:
+                  resolve: Callable[[Any], bytes] = member_bytes) -> list[_Entry]:
     """Append every sample's members to ``spool``; return the index sorted by key.
-    ``resolve`` first turns a member's value into bytes or an image path (a parked member's
-    reference into its bytes)."""
+    ``resolve`` turns a member's value into its bytes (a parked image's reference, or a
+    spooled member's, into what it refers to)."""
     index = []
     for key, members in samples:
         _check_key(key)
@@ -74,8 +74,7 @@ def spool_samples(samples: Iterable[Sample], spool: IO[bytes],
         sizes = []
         crc = 0
         for ext in sorted(members, key=_member_order):
-            value = members[ext] if resolve is None else resolve(members[ext])
-            data = member_bytes(value)  # a parked image is read back here
+            data = resolve(members[ext])  # parked members are read back here
             spool.write(data)
             crc = zlib.crc32(ext.encode(), zlib.crc32(data, crc))
             sizes.append((ext, len(data)))
@@ -131,7 +130,7 @@ def write_group(
     name: Callable[[int], str],
     max_samples: int,
     max_bytes: int,
-    resolve: Callable[[Any], Any] | None = None,
+    resolve: Callable[[Any], bytes] = member_bytes,
 ) -> list[ShardInfo]:
     """Write one group's samples, sorted by key, as parts ``name(part_no)`` (relative paths).
 

@@ -290,8 +290,7 @@ class ImageTextPairs(beam.PTransform):
     """Caption-checked PairItems -> {"samples": (key, {ext: bytes}), "rejects": [Reject
     streams, one per stage that makes them]}."""
 
-    def __init__(self, scfg: dict[str, Any], cfg: dict[str, Any],
-                 work_dir: str | None = None) -> None:
+    def __init__(self, scfg: dict[str, Any], cfg: dict[str, Any], work_dir: str) -> None:
         """``work_dir`` (the build's output folder): the samples of the local and the
         downloaded branch are parked there in batches before they meet, so their Flatten
         carries references; the local runner holds a Flatten of two stages' outputs whole."""
@@ -320,13 +319,9 @@ class ImageTextPairs(beam.PTransform):
             | "Download" >> beam.ParDo(Img2DatasetFn(self.scfg)).with_outputs(
                 REJECTS, main="samples")
         )
-        branches = (local_out.samples, downloaded.samples)
-        if self.work_dir is None:
-            samples = branches | "Samples" >> beam.Flatten()
-        else:
-            parked = [park_batches(s, f"Park{i}", self.work_dir, one_key, SAMPLE_BATCH)
-                      for i, s in enumerate(branches)]
-            samples = unpark_batches(parked | "Samples" >> beam.Flatten(), "Unpark")
+        parked = [park_batches(s, f"Park{i}", self.work_dir, one_key, SAMPLE_BATCH)
+                  for i, s in enumerate((local_out.samples, downloaded.samples))]
+        samples = unpark_batches(parked | "Samples" >> beam.Flatten(), "Unpark")
         # Three stages' rejects, kept apart (parked where made: see reject_files)
         return {"samples": samples,
                 REJECTS: [local_out[REJECTS], guarded[REJECTS], downloaded[REJECTS]]}

@@ -39,6 +39,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from pipeline import progress
 from pipeline.file_shuffle import RUNNER, Shuffle, marked
 from pipeline.imports.embedded import EmbeddedImage
+from pipeline.outputs.image_store import member_bytes
 from pipeline.outputs.spool import ReadingFn, SpoolRef, park
 from pipeline.outputs.work_files import OpenFiles, reading
 from pipeline.rejects import REJECTS, excerpt
@@ -128,8 +129,6 @@ def stored_bytes(where: bytes | Locator | Parked, max_bytes: int,
     if isinstance(where, bytes):
         return where
     if isinstance(where, str):
-        from pipeline.outputs.image_store import member_bytes
-
         return member_bytes(where, files)
     from scrapers.warc_read import read_record_at
 

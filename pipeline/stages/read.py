@@ -10,13 +10,13 @@ to SKIP_BATCH. A Common Crawl file holds about two such records for each page, a
 element a record would cost the runner more than the reject itself.
 
 - WARC/ARC files are read whole, one file per call (a gzip stream has no split points).
-  records_read counts every WebRecord yielded for the file, the one `error` record of a file
-  that breaks midway included; ended_cleanly is False after a read error, a corrupt stream or a
-  truncated record (scrapers.warc_read.ReadStatus).
+  records_read counts every record read from the file, pages and images and read rejects,
+  the one `error` reject of a file that breaks midway included; ended_cleanly is False after
+  a read error, a corrupt stream or a truncated record (scrapers.warc_read.ReadStatus).
 - URL lists are read in splits: text files by byte range (a line belongs to the split holding
   its first byte), parquet files by row group. records_read is the number of URLs read (one
-  WebRecord each, after fetching); ended_cleanly is False when a split could not be read to
-  its end (then one `error` record stands for the rest of that split).
+  page or read reject each, after fetching); ended_cleanly is False when a split could not be
+  read to its end (then one `error` reject stands for the rest of that split).
 - A file of unknown kind is one read reject: (path, 1, True).
 
 Fetching is keyed by a hash of the URL's host into FETCH_GROUPS groups, so one worker (and one
@@ -101,9 +101,10 @@ def read_reject(rec: WebRecord) -> Reject:
                   reason=rec.reason or "unknown", url=rec.url, detail=rec.detail)
 
 
-def _error_record(path: str, offset: int, exc: BaseException) -> WebRecord:
-    return WebRecord(kind="skipped", url="", source=os.path.basename(path), offset=offset,
-                     reason="error", detail=f"{type(exc).__name__}: {exc}"[:500])
+def _error_reject(path: str, offset: int, exc: BaseException) -> Reject:
+    return read_reject(WebRecord(kind="skipped", url="", source=os.path.basename(path),
+                                 offset=offset, reason="error",
+                                 detail=f"{type(exc).__name__}: {exc}"[:500]))
 
 
 def open_input(path: str) -> IO[bytes]:
@@ -124,7 +125,7 @@ class ReadWarcFn(beam.DoFn):
             fh = open_input(path)
         except Exception as exc:
             progress.add("records_read")
-            yield TaggedOutput(REJECTS, [read_reject(_error_record(path, 0, exc))])
+            yield TaggedOutput(REJECTS, [_error_reject(path, 0, exc)])
             yield TaggedOutput(FILES, (path, 1, False))
             return
         skipped: list[Reject] = []
@@ -209,7 +210,7 @@ class ReadUrlSplitFn(beam.DoFn):
                     yield url
         except Exception as exc:  # a bad list must not stop the build; its counts say so
             progress.add("records_read")
-            yield TaggedOutput(REJECTS, [read_reject(_error_record(path, start, exc))])
+            yield TaggedOutput(REJECTS, [_error_reject(path, start, exc)])
             yield TaggedOutput("counts", (path, (n + 1, False)))
             return
         yield TaggedOutput("counts", (path, (n, True)))
