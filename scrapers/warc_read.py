@@ -10,13 +10,16 @@ are read and says whether the file ended cleanly.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 from warcio.archiveiterator import ArchiveIterator
 
+from scrapers.warc_fast import first_record, records
+
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+MEMBER_SLACK = 1 << 20  # headers beside a payload of max_bytes; larger members go to warcio
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".avif")
 
 # Reason codes for skipped records, declared so the funnel can list them.
@@ -109,13 +112,12 @@ def iter_records(
     """
     st = status if status is not None else ReadStatus()
     name = os.path.basename(source.rstrip("/"))
-    it = ArchiveIterator(fileobj, arc2warc=True, check_digests=False)
     offset = 0
     try:
-        for rec in it:
-            # Read the record before asking its offset: asking first skips the payload.
+        for rec, record_offset in records(fileobj, max_bytes + MEMBER_SLACK, _warcio_records):
+            # Read the record before asking its offset: warcio skips the payload otherwise.
             web = _to_web_record(rec, name, max_bytes)
-            web.offset = offset = it.get_record_offset()
+            web.offset = offset = record_offset()
             web.path = source
             st.records += 1
             if web.reason == "truncated":
@@ -134,13 +136,22 @@ def iter_records(
         )
 
 
+def _warcio_records(fileobj: IO[bytes]) -> Iterator[tuple[Any, Callable[[], int]]]:
+    it = ArchiveIterator(fileobj, arc2warc=True, check_digests=False)
+    for rec in it:
+        yield rec, it.get_record_offset
+
+
 def read_record_at(fileobj: IO[bytes], offset: int, source: str,
                    max_bytes: int = 20_000_000) -> WebRecord:
     """The one record starting at ``offset`` of a seekable WARC/ARC stream (each record of a
     .warc.gz is its own gzip member, so reading can start at any record's offset)."""
     fileobj.seek(offset)
-    it = ArchiveIterator(fileobj, arc2warc=True, check_digests=False)
-    for rec in it:
+    plain = first_record(fileobj, max_bytes + MEMBER_SLACK)
+    if plain is None:
+        fileobj.seek(offset)
+    for rec in [plain] if plain is not None else ArchiveIterator(
+            fileobj, arc2warc=True, check_digests=False):
         web = _to_web_record(rec, os.path.basename(source.rstrip("/")), max_bytes)
         web.offset, web.path = offset, source
         return web

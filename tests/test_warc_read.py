@@ -1,5 +1,6 @@
 import gzip
 import io
+import random
 
 import pytest
 
@@ -122,3 +123,112 @@ def test_a_record_is_read_again_from_its_offset(tmp_path, gz):
         for rec in reversed(first):  # any order: each read seeks
             again = read_record_at(fh, rec.offset, str(path))
             assert (again.url, again.payload, again.offset) == (rec.url, rec.payload, rec.offset)
+
+
+def _member(headers: list[str], block: bytes, length: int | None = None) -> bytes:
+    """One gzip member holding one WARC record, written by hand so that it can be odd."""
+    head = "\r\n".join(["WARC/1.0", *headers,
+                        f"Content-Length: {len(block) if length is None else length}"])
+    return gzip.compress(head.encode("latin-1") + b"\r\n\r\n" + block + b"\r\n\r\n")
+
+
+def _response(url: str, http_head: str, body: bytes, extra: list[str] = ()) -> bytes:
+    block = http_head.replace("\n", "\r\n").encode("latin-1") + b"\r\n\r\n" + body
+    return _member(["WARC-Type: response", f"WARC-Target-URI: {url}", *extra,
+                    "WARC-Date: 2024-01-02T03:04:05Z",
+                    "Content-Type: application/http; msgtype=response"], block)
+
+
+def _odd_warc() -> bytes:
+    """Plain members between members that only warcio reads in full."""
+    html = page("A", [PROSE], ["/x.jpg"])
+    photo = random.Random(1).randbytes(9000)  # incompressible: members cross read blocks
+    plain = warc_bytes([{"type": "warcinfo"}, {"type": "request", "url": "http://a.example/"},
+                        {"url": "http://a.example/", "body": html},
+                        {"url": "http://a.example/x.jpg", "body": b"\xff\xd8" + photo,
+                         "ctype": "image/jpeg"},
+                        {"type": "revisit", "url": "http://a.example/"}])
+    chunked = _response("http://a.example/c", "HTTP/1.1 200 OK\nContent-Type: text/html\n"
+                        "Transfer-Encoding: chunked", b"5\r\n<html\r\n1\r\n>\r\n0\r\n\r\n")
+    zipped = _response("http://a.example/z", "HTTP/1.1 200 OK\nContent-Type: text/html\n"
+                       "Content-Encoding: gzip", gzip.compress(html))
+    latin = _response("http://a.example/l", "HTTP/1.1 200 OK\nContent-Type: text/html\n"
+                      "X-Name: caf\xe9", html)
+    folded = _response("http://a.example/f", "HTTP/1.1 200 OK\nContent-Type: text/html;\n"
+                       " charset=utf-8", html)
+    odd_uri = _response("<http://a.example/w>", "HTTP/1.0 200 OK\nContent-Type: text/html",
+                        html)
+    http2 = _response("http://a.example/2", "HTTP/2 404\ncontent-type: text/html", b"gone")
+    one_member = gzip.compress(gzip.decompress(plain))  # every record in one gzip member
+    return (plain + chunked + zipped + latin + plain + folded + odd_uri + http2 + plain
+            + one_member)
+
+
+def one_member_of(data: bytes) -> bytes:
+    """The last gzip member of a file."""
+    return data[data.rindex(b"\x1f\x8b\x08"):]
+
+
+def _read(data: bytes, max_bytes: int = 20_000_000) -> tuple[list[dict], tuple[int, bool]]:
+    import dataclasses
+
+    from scrapers.warc_read import ReadStatus
+
+    st = ReadStatus()
+    recs = [dataclasses.asdict(r) for r in
+            iter_records(io.BytesIO(data), "t.warc.gz", max_bytes, st)]
+    return recs, (st.records, st.clean)
+
+
+def _warcio_alone(monkeypatch) -> None:
+    import scrapers.warc_read as wr
+
+    monkeypatch.setattr(wr, "records", lambda fh, cap, fallback: fallback(fh))
+    monkeypatch.setattr(wr, "first_record", lambda fh, cap: None)
+
+
+def test_the_fast_reader_reads_every_file_as_warcio_does(monkeypatch):
+    from scrapers import warc_fast
+
+    data = _odd_warc()
+    rng = random.Random(3)
+    variants = [data, data[: len(data) // 3], data[:-7], data + b"\0" * 40, data[::-1][:5000]]
+    for _ in range(40):  # flipped bits: corrupt members, wrong lengths, broken headers
+        flipped = bytearray(data)
+        for _ in range(2):
+            flipped[rng.randrange(len(flipped))] ^= 1 << rng.randrange(8)
+        variants.append(bytes(flipped))
+    fast = [_read(v, mb) for v in variants for mb in (20_000_000, 500)]
+    handed = []  # what the fast reader leaves to warcio: each odd member alone, then the
+    # member holding several records, from there to the end of the file
+    plain = list(warc_fast.records(io.BytesIO(data), 10**8,
+                                   lambda fh: handed.append(len(fh.read())) or iter(())))
+    assert len(plain) == 3 * 5 + 1  # the three plain runs and the HTTP/2 response
+    assert len(handed) == 6 and handed[-1] == len(one_member_of(data))
+    _warcio_alone(monkeypatch)
+    slow = [_read(v, mb) for v in variants for mb in (20_000_000, 500)]
+    assert fast == slow
+    kinds_read = [(r["url"], r["kind"], r["reason"]) for r in fast[0][0]]
+    assert ("http://a.example/c", "html", None) in kinds_read  # de-chunked by warcio
+    assert len(fast[0][0]) == 3 * 5 + 7 + 1  # warcio stops after the several-record member's
+    assert fast[0][0][-1]["reason"] == "error" and fast[0][1] == (23, False)  # first record
+
+
+def test_a_record_read_again_is_read_as_warcio_reads_it(monkeypatch, tmp_path):
+    import dataclasses
+
+    from scrapers.warc_read import read_record_at
+
+    path = tmp_path / "odd.warc.gz"
+    path.write_bytes(_odd_warc())
+    with open(path, "rb") as fh:
+        offsets = [r.offset for r in iter_records(fh, str(path))]
+
+    def again() -> list[dict]:
+        with open(path, "rb") as fh:
+            return [dataclasses.asdict(read_record_at(fh, o, str(path))) for o in offsets[:-5]]
+
+    fast = again()
+    _warcio_alone(monkeypatch)
+    assert fast == again()
+    assert {r["url"] for r in fast} >= {"http://a.example/x.jpg", "http://a.example/c"}
