@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 from scrapers.dom_hints import CaseFreeRe
@@ -256,10 +257,39 @@ def resolve_src(attrs: dict[str, str | None], sources: list[str], base: str) -> 
 def _absolute(base: str, raw: str) -> str:
     if raw.startswith(("http://", "https://")) and " " not in raw:
         return raw  # already absolute: skip urljoin, the slowest step here
+    if _plain_path(raw):
+        parts = _base_parts(base)
+        if parts is not None:  # what urljoin gives, without parsing both URLs again
+            return (parts[0] if raw[0] == "/" else parts[1]) + raw
     try:
         return urljoin(base, raw)
     except ValueError:
         return ""
+
+
+def _plain_path(raw: str) -> bool:
+    """A relative reference that urljoin only appends to its base: a path (no scheme, host,
+    lone query or fragment) without dot segments, empty segments, spaces or control
+    characters, which urljoin would resolve, collapse or strip."""
+    return (raw != "" and raw[0] not in "?#" and ":" not in raw and "//" not in raw
+            and "/." not in "/" + raw and raw.isascii() and raw.isprintable()
+            and " " not in raw)
+
+
+@lru_cache(maxsize=256)
+def _base_parts(base: str) -> tuple[str, str] | None:
+    """("scheme://host", "scheme://host/directory/") of an http(s) base whose path needs no
+    resolving, else None. Cached: a page resolves all its images against one base."""
+    if not _plain_path(base.split("://", 1)[-1]) or "\\" in base:
+        return None
+    try:
+        scheme, netloc, path, _, _ = urlsplit(base)
+    except ValueError:
+        return None
+    if scheme not in ("http", "https") or not netloc or "/." in path or "//" in path:
+        return None
+    origin = f"{scheme}://{netloc}"
+    return origin, origin + path[: path.rfind("/") + 1] if path else origin + "/"
 
 
 def image_info(attrs: dict[str, str | None], sources: list[str], base: str,

@@ -236,3 +236,34 @@ def test_case_free_regex_matches_re_ignorecase(text):
 
     full = re.compile(_NOTICE_RE._plain.pattern, re.I)
     assert bool(_NOTICE_RE.search(text)) == bool(full.search(text))
+
+
+def test_relative_sources_resolve_exactly_as_urljoin_does(monkeypatch):
+    import random
+    from urllib.parse import urljoin
+
+    import scrapers.extract_images as ei
+
+    joined = []  # the references left to urljoin
+    monkeypatch.setattr(ei, "urljoin", lambda b, r: joined.append(r) or urljoin(b, r))
+
+    rng = random.Random(0)
+    parts = ["a", "img", "x.jpg", "..", ".", "", "%20", "?q=1", "#f", ";p", "//", "/", "\u00e9",
+             "\\", " ", "\t", ":", "c:d", "~u", ".hidden", "..x", "x..", "@", "&"]
+    bases = ["http://h", "http://h/", "http://h/a", "http://h/a/b.html", "https://h.example/a/b?x=1#y",
+             "http://h/a//b/", "http://h/a/./b", "http://h/a/../b/c", "http://h:8080/a/b",
+             "http://u@h/a", "http://h/a;p/b;q", "ftp://h/a/", "http:/h/a", "http://h/\u00e9/",
+             "http://h/a b/", "http://h?x", "http://h#f", "http://h/a?b/c"]
+    tried = 0
+    for _ in range(20000):
+        base = rng.choice(bases)
+        raw = "".join(rng.choice(parts) + rng.choice(["", "/"]) for _ in range(rng.randint(1, 4)))
+        if raw.startswith(("http://", "https://")):
+            continue
+        try:
+            want = urljoin(base, raw)
+        except ValueError:
+            want = ""
+        assert ei._absolute(base, raw) == want, (base, raw)
+        tried += 1
+    assert 0 < len(joined) < tried - 1000  # plain paths were appended, the others joined
