@@ -6,11 +6,13 @@ Crawl file holds one record per gzip member, in a form that needs none of that: 
 headers, an exact Content-Length, HTTP headers without transfer or content coding. Such a
 member is inflated whole and split by hand here.
 
-The fast path is only an accelerator, never a second parser with its own opinions: a member
-it cannot vouch for (ARC, uncompressed, non-ASCII or folded headers, chunked or compressed
-HTTP bodies, a wrong length, several records in one member, a corrupt or cut member, a
-record over the size cap) is handed to warcio, from that member's offset to the end of the
-file, so what is read is what warcio alone would read.
+The fast path is only an accelerator, never a second parser with its own opinions: what it
+cannot vouch for goes to warcio, so what is read is what warcio alone would read.
+- A member known to hold one record, but with headers warcio might read otherwise (non-ASCII,
+  folded, chunked or compressed HTTP bodies, a URI warcio rewrites), is read by warcio alone.
+- Anything else (ARC, uncompressed, a wrong length, several records in one member, a corrupt
+  or cut member, a record over the size cap) hands warcio the rest of the file, from that
+  member on, in the read blocks warcio would have used from the file's start.
 """
 
 from __future__ import annotations
@@ -220,16 +222,16 @@ class _Rest:
     offsets."""
 
     def __init__(self, head: bytes, fh: IO[bytes], offset: int) -> None:
-        self.head, self.fh, self.at = head, fh, offset
+        self.head, self.used, self.fh, self.at = head, 0, fh, offset
 
     def tell(self) -> int:
         return self.at
 
     def read(self, size: int = -1) -> bytes:
-        if size >= 0 and size == WARCIO_BLOCK:
+        if size == WARCIO_BLOCK:
             size -= self.at % WARCIO_BLOCK
-        data = self.head if size < 0 else self.head[:size]
-        self.head = self.head[len(data):]
+        stop = len(self.head) if size < 0 else min(len(self.head), self.used + size)
+        data, self.used = self.head[self.used:stop], stop
         if size < 0 or len(data) < size:
             data += self.fh.read(-1 if size < 0 else size - len(data))
         self.at += len(data)
@@ -257,8 +259,8 @@ def records(fileobj: IO[bytes], cap: int, fallback: Any) -> Iterator[tuple[Any, 
             if raw is None:
                 return
             yield plain_record(raw), (lambda o=offset: o)
-        except NotPlain as np:
-            if np.alone:
+        except NotPlain as odd:
+            if odd.alone:
                 packed = members.buf[offset - members.base:members.pos]
                 for rec, _ in fallback(io.BytesIO(packed)):
                     yield rec, (lambda o=offset: o)
