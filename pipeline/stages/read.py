@@ -108,7 +108,7 @@ def _error_reject(path: str, offset: int, exc: BaseException) -> Reject:
 
 
 def open_input(path: str) -> IO[bytes]:
-    # UNCOMPRESSED: warcio reads gzip members itself, and offsets must be file offsets.
+    # UNCOMPRESSED: the readers inflate gzip members themselves, and offsets are file offsets.
     return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
