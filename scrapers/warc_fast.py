@@ -170,7 +170,9 @@ class Members:
         return self.base + self.pos
 
     def _more(self) -> bool:
-        data = self.fh.read(self.block)
+        # at least what is held: a large member's bytes are then copied a bounded number
+        # of times in all, not once per block
+        data = self.fh.read(max(self.block, len(self.buf) - self.pos))
         if not data:
             return False
         self.base += self.pos
