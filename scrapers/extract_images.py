@@ -289,7 +289,7 @@ def _base_parts(base: str) -> tuple[str, str] | None:
     if scheme not in ("http", "https") or not netloc or "/." in path or "//" in path:
         return None
     origin = f"{scheme}://{netloc}"
-    return origin, origin + path[: path.rfind("/") + 1] if path else origin + "/"
+    return origin, (origin + path[: path.rfind("/") + 1] if path else origin + "/")
 
 
 def image_info(attrs: dict[str, str | None], sources: list[str], base: str,
