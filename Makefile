@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(PY) bench/build_bench.py
 	$(PY) bench/image_bench.py
 	$(PY) bench/pairs_bench.py
+	$(PY) bench/warc_bench.py
 	$(PY) bench/extract_bench.py
 	$(PY) bench/image_split.py
 	$(PY) bench/dedup_bench.py

@@ -9,7 +9,8 @@ member is inflated whole and split by hand here.
 The fast path is only an accelerator, never a second parser with its own opinions: what it
 cannot vouch for goes to warcio, so what is read is what warcio alone would read.
 - A member known to hold one record, but with headers warcio might read otherwise (non-ASCII,
-  folded, chunked or compressed HTTP bodies, a URI warcio rewrites), is read by warcio alone.
+  folded, chunked or compressed HTTP bodies, a URI warcio rewrites), is read by warcio alone;
+  after ODD_RUN such members in a row, warcio reads the rest of the file.
 - Anything else (ARC, uncompressed, a wrong length, several records in one member, a corrupt
   or cut member, a record over the size cap) hands warcio the rest of the file, from that
   member on, in the read blocks warcio would have used from the file's start.
@@ -30,6 +31,10 @@ FIRST_WINDOW = 1 << 15  # compressed bytes handed to zlib first: most members ar
 WARC_LINES = (b"WARC/1.0", b"WARC/1.1")
 HTTP_RECORDS = ("response", "request", "revisit")  # the types warcio reads HTTP headers of
 END = b"\r\n\r\n"
+# A file whose members are odd one after another (chunked bodies everywhere, say) is not a
+# crawl's plain form: after this many in a row, warcio reads the rest of it, instead of
+# every member being inflated twice.
+ODD_RUN = 8
 
 
 class NotPlain(Exception):
@@ -254,6 +259,7 @@ def records(fileobj: IO[bytes], cap: int, fallback: Any) -> Iterator[tuple[Any, 
     members here, and from the first member that is not plain on, the records of
     ``fallback(stream)`` (warcio's)."""
     members = Members(fileobj)
+    odd_run = 0  # odd members in a row
     while True:
         offset = members.offset
         try:
@@ -261,8 +267,10 @@ def records(fileobj: IO[bytes], cap: int, fallback: Any) -> Iterator[tuple[Any, 
             if raw is None:
                 return
             yield plain_record(raw), (lambda o=offset: o)
+            odd_run = 0
         except NotPlain as odd:
-            if odd.alone:
+            odd_run += 1
+            if odd.alone and odd_run < ODD_RUN:
                 packed = members.buf[offset - members.base:members.pos]
                 for rec, _ in fallback(io.BytesIO(packed)):
                     yield rec, (lambda o=offset: o)

@@ -232,3 +232,22 @@ def test_a_record_read_again_is_read_as_warcio_reads_it(monkeypatch, tmp_path):
     _warcio_alone(monkeypatch)
     assert fast == again()
     assert {r["url"] for r in fast} >= {"http://a.example/x.jpg", "http://a.example/c"}
+
+
+def test_a_file_of_odd_members_is_left_to_warcio(monkeypatch):
+    from scrapers import warc_fast
+
+    plain = warc_bytes([{"url": "http://a.example/", "body": page("A", [PROSE], [])}])
+    chunked = _response("http://a.example/c", "HTTP/1.1 200 OK\nContent-Type: text/html\n"
+                        "Transfer-Encoding: chunked", b"5\r\n<html\r\n1\r\n>\r\n0\r\n\r\n")
+    data = plain + chunked * 10 + plain
+    handed = []
+    plain_read = list(warc_fast.records(io.BytesIO(data), 10**8,
+                                        lambda fh: handed.append(len(fh.read())) or iter(())))
+    # the first odd members one by one, then the rest of the file in one piece
+    assert len(plain_read) == 1 and len(handed) == warc_fast.ODD_RUN
+    assert handed[:-1] == [len(chunked)] * (warc_fast.ODD_RUN - 1)
+    assert handed[-1] == len(chunked) * (11 - warc_fast.ODD_RUN) + len(plain)
+    fast = _read(data)
+    _warcio_alone(monkeypatch)
+    assert fast == _read(data) and len(fast[0]) == 12
