@@ -209,7 +209,7 @@ def test_the_fast_reader_reads_every_file_as_warcio_does(monkeypatch):
     assert fast == slow
     kinds_read = [(r["url"], r["kind"], r["reason"]) for r in fast[0][0]]
     assert ("http://a.example/c", "html", None) in kinds_read  # de-chunked by warcio
-    # 15 plain records, 6 odd ones, then warcio reads the first record of the several-record
+    # 15 written by warcio, 6 by hand, then warcio reads the first record of the several-record
     # member and stops with an error
     assert len(fast[0][0]) == 15 + 6 + 1 + 1
     assert fast[0][0][-1]["reason"] == "error" and fast[0][1] == (23, False)
