@@ -279,14 +279,15 @@ def _plain_path(raw: str) -> bool:
 @lru_cache(maxsize=256)
 def _base_parts(base: str) -> tuple[str, str] | None:
     """("scheme://host", "scheme://host/directory/") of an http(s) base whose path needs no
-    resolving, else None. Cached: a page resolves all its images against one base."""
+    resolving (what follows its scheme is a plain path: no dot or empty segments), else None.
+    Cached: a page resolves all its images against one base."""
     if not _plain_path(base.split("://", 1)[-1]) or "\\" in base:
         return None
     try:
         scheme, netloc, path, _, _ = urlsplit(base)
     except ValueError:
         return None
-    if scheme not in ("http", "https") or not netloc or "/." in path or "//" in path:
+    if scheme not in ("http", "https") or not netloc:
         return None
     origin = f"{scheme}://{netloc}"
     return origin, (origin + path[: path.rfind("/") + 1] if path else origin + "/")

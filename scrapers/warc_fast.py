@@ -77,8 +77,8 @@ class Headers:
     """Status line and header fields, looked up as warcio's StatusAndHeaders does (the
     first field of a name, any case), without its per-lookup scan."""
 
-    def __init__(self, statusline: str, fields: list[tuple[str, str]], protocol: str) -> None:
-        self.statusline, self.headers, self.protocol = statusline, fields, protocol
+    def __init__(self, statusline: str, fields: list[tuple[str, str]]) -> None:
+        self.statusline, self.headers = statusline, fields
         self._first = {name.lower(): value for name, value in reversed(fields)}
 
     def get_header(self, name: str, default: str | None = None) -> str | None:
@@ -117,7 +117,7 @@ def plain_record(raw: bytes) -> PlainRecord:
     fields = _fields(raw[first_end + 2:head_end])
     if fields is None:
         raise NotPlain
-    rec_headers = Headers("", fields, raw[:first_end].decode("ascii"))
+    rec_headers = Headers("", fields)
     length = rec_headers.get_header("Content-Length") or ""
     if not length.isdigit():
         raise NotPlain
@@ -129,34 +129,31 @@ def plain_record(raw: bytes) -> PlainRecord:
     http_records = rec_type in HTTP_RECORDS
     if not rec_type or (uri is None and http_records) or uri and (uri[0] == "<" or " " in uri):
         raise NotPlain(alone=True)  # warcio rewrites such a URI, and fails without one
-    block = raw[start:start + length]
-    http = None
+    stop, http = start + length, None
     if length and http_records and uri.startswith(("http:", "https:")):
-        http, body = _http(block, rec_type)
-    else:
-        body = block
-    return PlainRecord(rec_type, rec_headers, http, body)
+        http, start = _http(raw, start, stop, rec_type)
+    return PlainRecord(rec_type, rec_headers, http, raw[start:stop])  # the payload, copied once
 
 
-def _http(block: bytes, rec_type: str) -> tuple[Headers, bytes]:
-    end = block.find(END)
-    first_end = block.find(b"\r\n")
+def _http(raw: bytes, start: int, stop: int, rec_type: str) -> tuple[Headers, int]:
+    """The HTTP headers of the block raw[start:stop], and where its body starts."""
+    end = raw.find(END, start, stop)
+    first_end = raw.find(b"\r\n", start, stop)
     if end < 0:
         raise NotPlain(alone=True)
-    status = block[:first_end]
-    fields = _fields(block[first_end + 2:end]) if first_end < end else []
+    status = raw[start:first_end]
+    fields = _fields(raw[first_end + 2:end]) if first_end < end else []
     if fields is None or not status.isascii():
         raise NotPlain(alone=True)
     line = status.decode("ascii").rstrip()
     if not line:
         raise NotPlain(alone=True)
-    # warcio reads the first line unverified: the protocol (or verb), then the rest
-    protocol, _, rest = line.partition(" ")
-    headers = Headers(rest.strip(), fields, protocol)
+    # warcio reads the first line unverified: the protocol (or verb), then the status line
+    headers = Headers(line.partition(" ")[2].strip(), fields)
     if rec_type != "request" and (headers.get_header("transfer-encoding")
                                   or headers.get_header("content-encoding")):
         raise NotPlain(alone=True)  # warcio decodes these bodies
-    return headers, block[end + 4:]
+    return headers, end + 4
 
 
 class Members:

@@ -102,19 +102,22 @@ def _read_capped(stream: IO[bytes], max_bytes: int) -> tuple[bytes, bool]:
 
 def iter_records(
     fileobj: IO[bytes], source: str, max_bytes: int = 20_000_000,
-    status: ReadStatus | None = None,
+    status: ReadStatus | None = None, fast: bool = True,
 ) -> Iterator[WebRecord]:
     """Yield one WebRecord per record of a WARC or ARC stream (gzipped or not).
 
     Payloads above ``max_bytes`` are not loaded: the record keeps its kind, with
     ``reason="too_large"`` and no payload, so the stage that owns it can reject it.
-    ``status``, when given, is updated as records are read (see ReadStatus).
+    ``status``, when given, is updated as records are read (see ReadStatus). ``fast=False``
+    reads every record through warcio (the same records, for comparison).
     """
     st = status if status is not None else ReadStatus()
     name = os.path.basename(source.rstrip("/"))
     offset = 0
+    read = (records(fileobj, max_bytes + MEMBER_SLACK, _warcio_records) if fast
+            else _warcio_records(fileobj))
     try:
-        for rec, record_offset in records(fileobj, max_bytes + MEMBER_SLACK, _warcio_records):
+        for rec, record_offset in read:
             # Read the record before asking its offset: warcio skips the payload otherwise.
             web = _to_web_record(rec, name, max_bytes)
             web.offset = offset = record_offset()
@@ -143,19 +146,21 @@ def _warcio_records(fileobj: IO[bytes]) -> Iterator[tuple[Any, Callable[[], int]
 
 
 def read_record_at(fileobj: IO[bytes], offset: int, source: str,
-                   max_bytes: int = 20_000_000) -> WebRecord:
+                   max_bytes: int = 20_000_000, fast: bool = True) -> WebRecord:
     """The one record starting at ``offset`` of a seekable WARC/ARC stream (each record of a
-    .warc.gz is its own gzip member, so reading can start at any record's offset)."""
+    .warc.gz is its own gzip member, so reading can start at any record's offset).
+    ``fast=False`` reads it through warcio."""
     fileobj.seek(offset)
-    plain = first_record(fileobj, max_bytes + MEMBER_SLACK)
-    if plain is None:
+    rec = first_record(fileobj, max_bytes + MEMBER_SLACK) if fast else None
+    if rec is None:
         fileobj.seek(offset)
-    for rec in [plain] if plain is not None else ArchiveIterator(
-            fileobj, arc2warc=True, check_digests=False):
-        web = _to_web_record(rec, os.path.basename(source.rstrip("/")), max_bytes)
-        web.offset, web.path = offset, source
-        return web
-    raise ValueError(f"{source}: no record at offset {offset}")
+        found = _warcio_records(fileobj)  # held while the record is read
+        rec = next(found, (None, None))[0]
+        if rec is None:
+            raise ValueError(f"{source}: no record at offset {offset}")
+    web = _to_web_record(rec, os.path.basename(source.rstrip("/")), max_bytes)
+    web.offset, web.path = offset, source
+    return web
 
 
 def _to_web_record(rec, source: str, max_bytes: int) -> WebRecord:

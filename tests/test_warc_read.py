@@ -168,25 +168,19 @@ def _last_member(data: bytes) -> bytes:
     return data[data.rindex(b"\x1f\x8b\x08"):]
 
 
-def _read(data: bytes, max_bytes: int = 20_000_000) -> tuple[list[dict], tuple[int, bool]]:
+def _read(data: bytes, max_bytes: int = 20_000_000,
+          fast: bool = True) -> tuple[list[dict], tuple[int, bool]]:
     import dataclasses
 
     from scrapers.warc_read import ReadStatus
 
     st = ReadStatus()
     recs = [dataclasses.asdict(r) for r in
-            iter_records(io.BytesIO(data), "t.warc.gz", max_bytes, st)]
+            iter_records(io.BytesIO(data), "t.warc.gz", max_bytes, st, fast=fast)]
     return recs, (st.records, st.clean)
 
 
-def _warcio_alone(monkeypatch) -> None:
-    import scrapers.warc_read as wr
-
-    monkeypatch.setattr(wr, "records", lambda fh, cap, fallback: fallback(fh))
-    monkeypatch.setattr(wr, "first_record", lambda fh, cap: None)
-
-
-def test_the_fast_reader_reads_every_file_as_warcio_does(monkeypatch):
+def test_the_fast_reader_reads_every_file_as_warcio_does():
     from scrapers import warc_fast
 
     data = _odd_warc()
@@ -204,8 +198,7 @@ def test_the_fast_reader_reads_every_file_as_warcio_does(monkeypatch):
                                    lambda fh: handed.append(len(fh.read())) or iter(())))
     assert len(plain) == 3 * 5 + 1  # the three plain runs and the HTTP/2 response
     assert len(handed) == 6 and handed[-1] == len(_last_member(data))
-    _warcio_alone(monkeypatch)
-    slow = [_read(v, mb) for v in variants for mb in (20_000_000, 500)]
+    slow = [_read(v, mb, fast=False) for v in variants for mb in (20_000_000, 500)]
     assert fast == slow
     kinds_read = [(r["url"], r["kind"], r["reason"]) for r in fast[0][0]]
     assert ("http://a.example/c", "html", None) in kinds_read  # de-chunked by warcio
@@ -215,7 +208,7 @@ def test_the_fast_reader_reads_every_file_as_warcio_does(monkeypatch):
     assert fast[0][0][-1]["reason"] == "error" and fast[0][1] == (23, False)
 
 
-def test_a_record_read_again_is_read_as_warcio_reads_it(monkeypatch, tmp_path):
+def test_a_record_read_again_is_read_as_warcio_reads_it(tmp_path):
     import dataclasses
 
     from scrapers.warc_read import read_record_at
@@ -225,17 +218,17 @@ def test_a_record_read_again_is_read_as_warcio_reads_it(monkeypatch, tmp_path):
     with open(path, "rb") as fh:
         offsets = [r.offset for r in iter_records(fh, str(path))]
 
-    def again() -> list[dict]:
+    def again(fast: bool) -> list[dict]:
         with open(path, "rb") as fh:
-            return [dataclasses.asdict(read_record_at(fh, o, str(path))) for o in offsets[:-5]]
+            return [dataclasses.asdict(read_record_at(fh, o, str(path), fast=fast))
+                    for o in offsets[:-5]]
 
-    fast = again()
-    _warcio_alone(monkeypatch)
-    assert fast == again()
+    fast = again(True)
+    assert fast == again(False)
     assert {r["url"] for r in fast} >= {"http://a.example/x.jpg", "http://a.example/c"}
 
 
-def test_a_file_of_odd_members_is_left_to_warcio(monkeypatch):
+def test_a_file_of_odd_members_is_left_to_warcio():
     from scrapers import warc_fast
 
     plain = warc_bytes([{"url": "http://a.example/", "body": page("A", [PROSE], [])}])
@@ -250,5 +243,4 @@ def test_a_file_of_odd_members_is_left_to_warcio(monkeypatch):
     assert handed[:-1] == [len(chunked)] * (warc_fast.ODD_RUN - 1)
     assert handed[-1] == len(chunked) * (11 - warc_fast.ODD_RUN) + len(plain)
     fast = _read(data)
-    _warcio_alone(monkeypatch)
-    assert fast == _read(data) and len(fast[0]) == 12
+    assert fast == _read(data, fast=False) and len(fast[0]) == 12

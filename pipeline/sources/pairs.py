@@ -3,7 +3,6 @@ video_text, each written to its own shards."""
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Any
 
@@ -41,13 +40,16 @@ def add_pair_sources(p: beam.Pipeline, cfg: dict[str, Any], out_dir: str,
         rejects += out[REJECTS]
         samples = decontaminate_pairs("alt_text", out["samples"], cfg, rejects)
         shards.append(write_source("alt_text", samples, cfg, out_dir, counts, shuffle))
-    for name, transform in (("image_text", functools.partial(ImageTextPairs, work_dir=out_dir)),
-                            ("video_text", VideoTextPairs)):
+    file_sources = (  # (name, media read from its lists, its transform for a source config)
+        ("image_text", "image", lambda scfg: ImageTextPairs(scfg, cfg, out_dir)),
+        ("video_text", "video", lambda scfg: VideoTextPairs(scfg, cfg)),
+    )
+    for name, media, transform in file_sources:
         if name not in sources:
             continue
         scfg = source_config(cfg, name)
-        items = read_pairs(p, name, scfg, "image" if name == "image_text" else "video", rejects)
-        out = items | name >> transform(scfg, cfg)
+        items = read_pairs(p, name, scfg, media, rejects)
+        out = items | name >> transform(scfg)
         rejects += out[REJECTS]
         samples = decontaminate_pairs(name, out["samples"], cfg, rejects)
         shards.append(write_source(name, samples, cfg, out_dir, counts, shuffle))
