@@ -3,6 +3,7 @@ are all stored in WARC files, at growing sizes, to show how cost and memory grow
 
 Usage: python bench/scale_bench.py [--sizes 10000 100000] [--pages-per-warc 2000]
                                    [--workdir /tmp/m3w-scale] [--workers 1]
+                                   [--check-runners 2]
 
 Pages come in chunks of ``--pages-per-warc``: chunk k is the sample site with seed k on its own
 host, written once to ``WORKDIR/warcs/chunk-0000k.warc.gz`` and reused by every size (size N
@@ -12,11 +13,16 @@ build's alone: CPU seconds, peak resident memory of the child, documents and che
 per CPU-second, and (one worker) the image path's own rate and the CPU a page costs outside
 it (``build_bench.cpu_split``). Memory per size is the quantity to watch: it should stay flat
 as the corpus grows, as a worker of a distributed runner would hold it.
+
+``--check-runners N`` builds each size a second time on Beam's multi-process local runner with N
+worker processes (``WORKDIR/out-SIZE-Np``) and compares every output file's bytes with the
+in-process build's; it exits non-zero when any differs.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import multiprocessing as mp
 import os
@@ -100,6 +106,27 @@ def measure(paths: list[str], out: str, workers: int) -> dict:
     }
 
 
+def digests(out: str) -> dict[str, str]:
+    """Every output file's SHA-256, by its path under ``out``."""
+    found = {}
+    for folder, _, names in os.walk(out):
+        for name in names:
+            path = os.path.join(folder, name)
+            h = hashlib.sha256()
+            with open(path, "rb") as fh:
+                while block := fh.read(1 << 20):
+                    h.update(block)
+            found[os.path.relpath(path, out)] = h.hexdigest()
+    return found
+
+
+def compare_outputs(a: str, b: str) -> tuple[list[str], int]:
+    """(the output files that differ between builds ``a`` and ``b``, those missing in one
+    included; the number of files ``a`` wrote)."""
+    da, db = digests(a), digests(b)
+    return sorted(p for p in da.keys() | db.keys() if da.get(p) != db.get(p)), len(da)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
@@ -107,6 +134,8 @@ def main() -> None:
     ap.add_argument("--workdir", default="/tmp/m3w-scale")
     ap.add_argument("--workers", type=int, default=1, help="local runner processes")
     ap.add_argument("--gen-procs", type=int, default=2)
+    ap.add_argument("--check-runners", type=int, default=0, metavar="N",
+                    help="build each size again with N processes and compare the outputs")
     a = ap.parse_args()
     sizes = sorted(a.sizes)
     n_chunks = -(-sizes[-1] // a.pages_per_warc)
@@ -115,21 +144,36 @@ def main() -> None:
     print(f"inputs: {n_chunks} WARC files of {a.pages_per_warc} pages "
           f"({sum(os.path.getsize(p) for p in paths) / 1e9:.2f} GB) ready in "
           f"{time.perf_counter() - t0:.0f} s", flush=True)
-    rows = []
+    rows, differ = [], []
     for size in sizes:
         k = -(-size // a.pages_per_warc)
-        res = measure(paths[:k], os.path.join(a.workdir, f"out-{size}"), a.workers)
-        res["size"] = size
+        out = os.path.join(a.workdir, f"out-{size}")
+        res = measure(paths[:k], out, a.workers)
+        res["size"], res["processes"] = size, a.workers
         rows.append(res)
         print(json.dumps(res), flush=True)
-    print(f"\n{'pages':>9} {'docs':>8} {'images':>8} {'cpu s':>8} {'docs/cpu-s':>11} "
+        if a.check_runners > 1:
+            other = f"{out}-{a.check_runners}p"
+            res = measure(paths[:k], other, a.check_runners)
+            res["size"], res["processes"] = size, a.check_runners
+            rows.append(res)
+            print(json.dumps(res), flush=True)
+            bad, n_files = compare_outputs(out, other)
+            differ += bad
+            print(f"{size} pages, {a.workers} and {a.check_runners} processes: "
+                  + (f"{len(bad)} files differ: {bad[:5]}" if bad else
+                     f"all {n_files} output files identical"), flush=True)
+    print(f"\n{'pages':>9} {'procs':>5} {'docs':>8} {'images':>8} {'cpu s':>8} {'docs/cpu-s':>11} "
           f"{'imgs/cpu-s':>11} {'path img/s':>11} {'ms/page':>8} {'peak MB':>9} {'vs first':>9}")
     for r in rows:  # path img/s: the image path's own rate; ms/page: CPU outside it
-        print(f"{r['pages']:>9} {r['documents']:>8} {r['images_stored']:>8} {r['cpu_s']:>8} "
+        print(f"{r['pages']:>9} {r['processes']:>5} {r['documents']:>8} "
+              f"{r['images_stored']:>8} {r['cpu_s']:>8} "
               f"{r['documents_per_cpu_s']:>11} {r['images_per_cpu_s']:>11} "
               f"{r.get('image_path_images_per_cpu_s', '-'):>11} "
               f"{r.get('cpu_ms_per_page_outside_images', '-'):>8} "
               f"{r['peak_rss_mb']:>9} {r['peak_rss_mb'] / rows[0]['peak_rss_mb']:>8.2f}x")
+    if differ:
+        sys.exit(f"outputs differ between runners: {len(differ)} files")
 
 
 if __name__ == "__main__":
