@@ -22,7 +22,6 @@ in-process build's; it exits non-zero when any differs.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import multiprocessing as mp
 import os
@@ -108,16 +107,11 @@ def measure(paths: list[str], out: str, workers: int) -> dict:
 
 def digests(out: str) -> dict[str, str]:
     """Every output file's SHA-256, by its path under ``out``."""
-    found = {}
-    for folder, _, names in os.walk(out):
-        for name in names:
-            path = os.path.join(folder, name)
-            h = hashlib.sha256()
-            with open(path, "rb") as fh:
-                while block := fh.read(1 << 20):
-                    h.update(block)
-            found[os.path.relpath(path, out)] = h.hexdigest()
-    return found
+    from scrapers.video import sha256_file
+
+    return {os.path.relpath(os.path.join(folder, name), out):
+            sha256_file(os.path.join(folder, name))
+            for folder, _, names in os.walk(out) for name in names}
 
 
 def compare_outputs(a: str, b: str) -> tuple[list[str], int]:
@@ -148,17 +142,16 @@ def main() -> None:
     for size in sizes:
         k = -(-size // a.pages_per_warc)
         out = os.path.join(a.workdir, f"out-{size}")
-        res = measure(paths[:k], out, a.workers)
-        res["size"], res["processes"] = size, a.workers
-        rows.append(res)
-        print(json.dumps(res), flush=True)
+        builds = [(out, a.workers)]
         if a.check_runners > 1:
-            other = f"{out}-{a.check_runners}p"
-            res = measure(paths[:k], other, a.check_runners)
-            res["size"], res["processes"] = size, a.check_runners
+            builds.append((f"{out}-{a.check_runners}p", a.check_runners))
+        for folder, processes in builds:
+            res = measure(paths[:k], folder, processes)
+            res["size"], res["processes"] = size, processes
             rows.append(res)
             print(json.dumps(res), flush=True)
-            bad, n_files = compare_outputs(out, other)
+        if len(builds) > 1:
+            bad, n_files = compare_outputs(out, builds[1][0])
             differ += bad
             print(f"{size} pages, {a.workers} and {a.check_runners} processes: "
                   + (f"{len(bad)} files differ: {bad[:5]}" if bad else
