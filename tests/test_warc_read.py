@@ -180,9 +180,18 @@ def _read(data: bytes, max_bytes: int = 20_000_000,
     return recs, (st.records, st.clean)
 
 
-def test_the_fast_reader_reads_every_file_as_warcio_does():
+def _fast_alone(data: bytes) -> tuple[list, list[int]]:
+    """The records the fast reader reads itself, and the length of each stream it hands to
+    warcio (given a warcio that reads nothing)."""
     from scrapers import warc_fast
 
+    handed: list[int] = []
+    plain = list(warc_fast.records(io.BytesIO(data), 10**8,
+                                   lambda fh: handed.append(len(fh.read())) or iter(())))
+    return plain, handed
+
+
+def test_the_fast_reader_reads_every_file_as_warcio_does():
     data = _odd_warc()
     rng = random.Random(3)
     variants = [data, data[: len(data) // 3], data[:-7], data + b"\0" * 40, data[::-1][:5000]]
@@ -192,10 +201,9 @@ def test_the_fast_reader_reads_every_file_as_warcio_does():
             flipped[rng.randrange(len(flipped))] ^= 1 << rng.randrange(8)
         variants.append(bytes(flipped))
     fast = [_read(v, mb) for v in variants for mb in (20_000_000, 500)]
-    handed = []  # what the fast reader leaves to warcio: each odd member alone, then the
-    # member holding several records, from there to the end of the file
-    plain = list(warc_fast.records(io.BytesIO(data), 10**8,
-                                   lambda fh: handed.append(len(fh.read())) or iter(())))
+    # what the fast reader leaves to warcio: each odd member alone, then the member holding
+    # several records, from there to the end of the file
+    plain, handed = _fast_alone(data)
     assert len(plain) == 3 * 5 + 1  # the three plain runs and the HTTP/2 response
     assert len(handed) == 6 and handed[-1] == len(_last_member(data))
     slow = [_read(v, mb, fast=False) for v in variants for mb in (20_000_000, 500)]
@@ -235,9 +243,7 @@ def test_a_file_of_odd_members_is_left_to_warcio():
     chunked = _response("http://a.example/c", "HTTP/1.1 200 OK\nContent-Type: text/html\n"
                         "Transfer-Encoding: chunked", b"5\r\n<html\r\n1\r\n>\r\n0\r\n\r\n")
     data = plain + chunked * 10 + plain
-    handed = []
-    plain_read = list(warc_fast.records(io.BytesIO(data), 10**8,
-                                        lambda fh: handed.append(len(fh.read())) or iter(())))
+    plain_read, handed = _fast_alone(data)
     # the first odd members one by one, then the rest of the file in one piece
     assert len(plain_read) == 1 and len(handed) == warc_fast.ODD_RUN
     assert handed[:-1] == [len(chunked)] * (warc_fast.ODD_RUN - 1)
