@@ -15,8 +15,10 @@ it (``build_bench.cpu_split``). Memory per size is the quantity to watch: it sho
 as the corpus grows, as a worker of a distributed runner would hold it.
 
 ``--check-runners N`` builds each size a second time on Beam's multi-process local runner with N
-worker processes (``WORKDIR/out-SIZE-Np``) and compares every output file's bytes with the
-in-process build's; it exits non-zero when any differs.
+worker processes (``WORKDIR/out-SIZE-Np``), and ``--check-portable`` through Beam's portable job
+API with the worker in a process of its own, as Flink and Spark run it
+(``WORKDIR/out-SIZE-portable``, the runner's own shuffle). Each compares every output file's
+bytes with the in-process build's; the bench exits non-zero when any differs.
 """
 
 from __future__ import annotations
@@ -57,17 +59,24 @@ def ensure_chunks(workdir: str, n_chunks: int, pages: int, procs: int) -> list[s
         return pool.map(_write_chunk, todo)
 
 
-def _build(paths: list[str], out: str, workers: int, q) -> None:
+def runner_args(processes: int | str) -> list[str]:
+    """Beam arguments for a build in one process, N local worker processes or "portable"."""
+    from pipeline.run import PORTABLE_HERE
+
+    if processes == "portable":
+        return list(PORTABLE_HERE)
+    if processes > 1:
+        return [f"--direct_num_workers={processes}", "--direct_running_mode=multi_processing"]
+    return []
+
+
+def _build(paths: list[str], out: str, beam_args: list[str], q) -> None:
     from pipeline import progress
     from pipeline.config import load_config
     from pipeline.run import run_build
 
     cfg = load_config(overrides={"sources": {"interleaved": {"input": paths}},
                                  "fetch": {"enabled": False}})
-    beam_args = []
-    if workers > 1:
-        beam_args = [f"--direct_num_workers={workers}",
-                     "--direct_running_mode=multi_processing"]
     t0 = time.perf_counter()
     funnel = run_build(cfg, out, beam_args, progress=False, overwrite=True)
     # The build's own peak (and its worker processes', when it has any), measured here: the
@@ -78,12 +87,13 @@ def _build(paths: list[str], out: str, workers: int, q) -> None:
            {s["stage"]: s for s in funnel["stages"]}, progress.snapshot(), peak_kb))
 
 
-def measure(paths: list[str], out: str, workers: int) -> dict:
-    """One build in a fresh child: its wall time, CPU time, peak RSS and funnel totals."""
+def measure(paths: list[str], out: str, processes: int | str) -> dict:
+    """One build in a fresh child (``runner_args(processes)``): its wall time, CPU time, peak
+    RSS and funnel totals."""
     ctx = mp.get_context("spawn")  # nothing of this process's memory is inherited
     q = ctx.Queue()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    child = ctx.Process(target=_build, args=(paths, out, workers, q))
+    child = ctx.Process(target=_build, args=(paths, out, runner_args(processes), q))
     child.start()
     wall, totals, stages, counts, peak_kb = q.get()
     child.join()
@@ -101,7 +111,7 @@ def measure(paths: list[str], out: str, workers: int) -> dict:
         "pages_per_cpu_s": round(totals["html_records"] / cpu, 1),
         "images_per_cpu_s": round(checked / cpu, 1),
         "peak_rss_mb": round(peak_kb / 1024, 1),
-        **(cpu_split(cpu, totals["html_records"], counts) if workers == 1 else {}),
+        **(cpu_split(cpu, totals["html_records"], counts) if processes == 1 else {}),
     }
 
 
@@ -130,6 +140,8 @@ def main() -> None:
     ap.add_argument("--gen-procs", type=int, default=2)
     ap.add_argument("--check-runners", type=int, default=0, metavar="N",
                     help="build each size again with N processes and compare the outputs")
+    ap.add_argument("--check-portable", action="store_true",
+                    help="build each size again through the portable job API and compare")
     a = ap.parse_args()
     sizes = sorted(a.sizes)
     n_chunks = -(-sizes[-1] // a.pages_per_warc)
@@ -142,24 +154,27 @@ def main() -> None:
     for size in sizes:
         k = -(-size // a.pages_per_warc)
         out = os.path.join(a.workdir, f"out-{size}")
-        builds = [(out, a.workers)]
+        builds: list[tuple[str, int | str]] = [(out, a.workers)]
         if a.check_runners > 1:
             builds.append((f"{out}-{a.check_runners}p", a.check_runners))
+        if a.check_portable:
+            builds.append((f"{out}-portable", "portable"))
         for folder, processes in builds:
             res = measure(paths[:k], folder, processes)
             res["size"], res["processes"] = size, processes
             rows.append(res)
             print(json.dumps(res), flush=True)
-        if len(builds) > 1:
-            bad, n_files = compare_outputs(out, builds[1][0])
+        for folder, processes in builds[1:]:
+            bad, n_files = compare_outputs(out, folder)
             differ += bad
-            print(f"{size} pages, {a.workers} and {a.check_runners} processes: "
+            how = "the portable job API" if processes == "portable" else f"{processes} processes"
+            print(f"{size} pages, {a.workers} process and {how}: "
                   + (f"{len(bad)} files differ: {bad[:5]}" if bad else
                      f"all {n_files} output files identical"), flush=True)
-    print(f"\n{'pages':>9} {'procs':>5} {'docs':>8} {'images':>8} {'cpu s':>8} {'docs/cpu-s':>11} "
+    print(f"\n{'pages':>9} {'procs':>8} {'docs':>8} {'images':>8} {'cpu s':>8} {'docs/cpu-s':>11} "
           f"{'imgs/cpu-s':>11} {'path img/s':>11} {'ms/page':>8} {'peak MB':>9} {'vs first':>9}")
     for r in rows:  # path img/s: the image path's own rate; ms/page: CPU outside it
-        print(f"{r['pages']:>9} {r['processes']:>5} {r['documents']:>8} "
+        print(f"{r['pages']:>9} {r['processes']:>8} {r['documents']:>8} "
               f"{r['images_stored']:>8} {r['cpu_s']:>8} "
               f"{r['documents_per_cpu_s']:>11} {r['images_per_cpu_s']:>11} "
               f"{r.get('image_path_images_per_cpu_s', '-'):>11} "

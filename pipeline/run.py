@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from pipeline.config import ConfigError, config_hash, load_config
 from pipeline.outputs.image_store import WORK_DIR
 
 LOCAL_RUNNER = "FnApiRunner"  # in-process and offline-safe (the default runner may fetch Prism)
+# Beam's portable job API on this machine: the graph goes to a job service as a pipeline proto
+# and runs in an SDK worker process of its own, as Flink and Spark receive and run it. Not the
+# local runner, so `shuffle.mode: auto` keeps the runner's shuffle, as on a cluster.
+PORTABLE_HERE = ["--runner=PortableRunner", "--job_endpoint=embed",
+                 "--environment_type=LOOPBACK", "--experiments=use_loopback_process_worker"]
 
 
 def pipeline_options(beam_args: list[str]):
@@ -38,6 +46,24 @@ def is_local(beam_args: list[str]) -> bool:
         elif a == "--runner" and i + 1 < len(beam_args):
             runner = beam_args[i + 1]
     return runner in (LOCAL_RUNNER, "DirectRunner", "BundleBasedDirectRunner")
+
+
+@contextlib.contextmanager
+def worker_python(opts) -> Iterator[None]:  # noqa: ANN001 - Beam's PipelineOptions
+    """Beam starts a loopback worker process as `python` from PATH. Put this interpreter's
+    folder first while the build runs: a `python` without Beam and m3w dies at start-up,
+    and the job then waits for its worker forever."""
+    from apache_beam.options.pipeline_options import DebugOptions
+
+    if not opts.view_as(DebugOptions).lookup_experiment("use_loopback_process_worker"):
+        yield
+        return
+    old = os.environ.get("PATH", "")
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + old
+    try:
+        yield
+    finally:
+        os.environ["PATH"] = old
 
 
 def prepare_output(out_dir: str, chash: str, overwrite: bool) -> None:
@@ -129,10 +155,7 @@ def run_build(cfg: dict[str, Any], out_dir: str, beam_args: list[str] | None = N
     show = progress and is_local(beam_args)
     p = beam.Pipeline(options=opts)
     build_graph(p, cfg, out_dir, local=is_local(beam_args))
-    if show:
-        with Reporter():
-            p.run().wait_until_finish()
-    else:
+    with worker_python(opts), (Reporter() if show else contextlib.nullcontext()):
         p.run().wait_until_finish()
     with FileSystems.open(FileSystems.join(out_dir, "manifest.json")) as fh:
         manifest = json.loads(fh.read().decode())

@@ -1,13 +1,15 @@
 """The same build on Beam's multi-process local runner (real worker processes, elements
 crossing process boundaries through the coders) gives byte-identical outputs to the
-in-process runner's; and groups made through run files (pipeline.file_shuffle) give the same
-outputs as the runner's own shuffle."""
+in-process runner's; so does it through Beam's portable job API, as Flink and Spark run it;
+and groups made through run files (pipeline.file_shuffle) give the same outputs as the
+runner's own shuffle."""
 
 from __future__ import annotations
 
 import hashlib
 
 from pipeline.cli import main
+from pipeline.run import PORTABLE_HERE
 from pipeline.sample_site import prepare_demo
 
 PARALLEL = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
@@ -20,13 +22,14 @@ def _digests(out) -> dict[str, str]:
             for p in sorted(out.rglob("*")) if p.is_file()}
 
 
-def test_multi_process_runner_writes_the_same_bytes(tmp_path):
+def test_parallel_and_portable_runners_write_the_same_bytes(tmp_path):
     with prepare_demo(str(tmp_path / "input"), seed=5, n_pages=30, files=2) as demo:
         cfg = tmp_path / "cfg.yaml"
         cfg.write_text("fetch:\n  per_host_interval: 0.0\n  allowed_networks: [127.0.0.0/8]\n"
                        "sources:\n  alt_text: {}\n")
         outs = []
-        for name, beam_args in (("serial", []), ("parallel", PARALLEL)):
+        runs = (("serial", []), ("parallel", PARALLEL), ("portable", PORTABLE_HERE))
+        for name, beam_args in runs:
             out = tmp_path / name
             argv = ["build", str(cfg), "--input", *demo.warc_paths, "--output", str(out),
                     "--no-progress"]
@@ -39,10 +42,11 @@ def test_multi_process_runner_writes_the_same_bytes(tmp_path):
         assert main(["build", str(cfg), "--input", *demo.warc_paths, "--output", str(out),
                      "--no-progress"]) == 0
         outs.append(_digests(out))
-    serial, parallel, runner_shuffle = outs
+    serial, parallel, portable, runner_shuffle = outs
     assert any(p.startswith("shards/interleaved/") for p in serial)
     assert any(p.startswith("shards/alt_text/") for p in serial)
     assert serial == parallel
+    assert serial == portable
     assert runner_shuffle["manifest.json"] != serial["manifest.json"]
     assert {p: d for p, d in runner_shuffle.items() if p != "manifest.json"} == \
         {p: d for p, d in serial.items() if p != "manifest.json"}
