@@ -49,7 +49,7 @@ bench: $(STAMP)
 	$(PY) bench/dedup_bench.py
 	$(PY) bench/curation_bench.py
 	$(PY) bench/shuffle_bench.py --pages 2000
-	$(PY) bench/scale_bench.py --sizes 2000 6000 --check-runners 2   # --sizes 10000 100000 ... for the large runs
+	$(PY) bench/scale_bench.py --sizes 2000 6000 --check-runners 2 --check-portable   # --sizes 10000 100000 ... for the large runs
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache

@@ -2,7 +2,7 @@
 crossing process boundaries through the coders) gives byte-identical outputs to the
 in-process runner's; so does it through Beam's portable job API, as Flink and Spark run it;
 and groups made through run files (pipeline.file_shuffle) give the same outputs as the
-runner's own shuffle."""
+runner's own shuffle, on the local runner and in the portable run's worker process."""
 
 from __future__ import annotations
 
@@ -35,18 +35,23 @@ def test_parallel_and_portable_runners_write_the_same_bytes(tmp_path):
                     "--no-progress"]
             assert main(argv + (["--", *beam_args] if beam_args else [])) == 0
             outs.append(_digests(out))
-        # The same build with the runner's own shuffle: only the config (and so the manifest
-        # naming it) differs.
-        cfg.write_text(cfg.read_text() + "shuffle:\n  mode: runner\n")
-        out = tmp_path / "runner_shuffle"
-        assert main(["build", str(cfg), "--input", *demo.warc_paths, "--output", str(out),
-                     "--no-progress"]) == 0
-        outs.append(_digests(out))
-    serial, parallel, portable, runner_shuffle = outs
+        # The same build with the shuffle mode named: the runner's own on the local runner, and
+        # groups through run files on the portable one, as `files` runs on a cluster's workers.
+        # Only the config (and so the manifest naming it) differs.
+        base = cfg.read_text()
+        for mode, beam_args in (("runner", []), ("files", PORTABLE_HERE)):
+            cfg.write_text(base + f"shuffle:\n  mode: {mode}\n")
+            out = tmp_path / f"{mode}_shuffle"
+            argv = ["build", str(cfg), "--input", *demo.warc_paths, "--output", str(out),
+                    "--no-progress"]
+            assert main(argv + (["--", *beam_args] if beam_args else [])) == 0
+            outs.append(_digests(out))
+    serial, parallel, portable, *named_modes = outs
     assert any(p.startswith("shards/interleaved/") for p in serial)
     assert any(p.startswith("shards/alt_text/") for p in serial)
     assert serial == parallel
     assert serial == portable
-    assert runner_shuffle["manifest.json"] != serial["manifest.json"]
-    assert {p: d for p, d in runner_shuffle.items() if p != "manifest.json"} == \
-        {p: d for p, d in serial.items() if p != "manifest.json"}
+    for named in named_modes:
+        assert named["manifest.json"] != serial["manifest.json"]
+        assert {p: d for p, d in named.items() if p != "manifest.json"} == \
+            {p: d for p, d in serial.items() if p != "manifest.json"}
