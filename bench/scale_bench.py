@@ -167,8 +167,9 @@ def main() -> None:
         for folder, processes in builds[1:]:
             bad, n_files = compare_outputs(out, folder)
             differ += bad
-            how = "the portable job API" if processes == "portable" else f"{processes} processes"
-            print(f"{size} pages, {a.workers} process and {how}: "
+            how = "through the portable job API" if processes == "portable" else \
+                f"in {processes} processes"
+            print(f"{size} pages, against the build {how}: "
                   + (f"{len(bad)} files differ: {bad[:5]}" if bad else
                      f"all {n_files} output files identical"), flush=True)
     print(f"\n{'pages':>9} {'procs':>8} {'docs':>8} {'images':>8} {'cpu s':>8} {'docs/cpu-s':>11} "

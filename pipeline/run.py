@@ -58,12 +58,15 @@ def worker_python(opts) -> Iterator[None]:  # noqa: ANN001 - Beam's PipelineOpti
     if not opts.view_as(DebugOptions).lookup_experiment("use_loopback_process_worker"):
         yield
         return
-    old = os.environ.get("PATH", "")
-    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + old
+    old = os.environ.get("PATH")
+    os.environ["PATH"] = os.pathsep.join(filter(None, (os.path.dirname(sys.executable), old)))
     try:
         yield
     finally:
-        os.environ["PATH"] = old
+        if old is None:
+            del os.environ["PATH"]
+        else:
+            os.environ["PATH"] = old
 
 
 def prepare_output(out_dir: str, chash: str, overwrite: bool) -> None:
