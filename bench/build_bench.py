@@ -10,10 +10,12 @@ start-up cost every build pays, so the CPU a page costs can be told apart from i
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import multiprocessing as mp
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -73,6 +75,7 @@ def main() -> None:
     from pipeline.run import run_build
 
     tmp = tempfile.mkdtemp(prefix="m3w-bench-")
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # its builds are hundreds of MB
     q = mp.get_context("fork").Queue()
     server = mp.get_context("fork").Process(target=_serve, args=(a.pages, a.seed, tmp, q),
                                             daemon=True)

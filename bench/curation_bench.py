@@ -7,9 +7,8 @@ Each (size, stage) pair runs as its own `m3w`-style Beam pipeline in a fresh chi
 documents are generated inside the pipeline (nothing is held by the driver), pass through the
 stage, and are counted. A stage's documents/s per core is the size divided by the run's CPU
 time less that of the generate-and-count baseline. Peak memory is the child's peak RSS. The
-local runner keeps every shuffle in memory, so stages that group (the dedup steps) grow with
-the corpus here; on Dataflow, Flink or Spark the shuffle is the runner's service and a worker
-holds one group (one URL, one text, one LSH bucket) at a time.
+stages group as a build does (``shuffle.mode: auto``: through run files on the local runner),
+so peak memory should stay flat as the corpus grows.
 
 With ``--shuffle N`` it measures instead what the dedup stage sends through shuffles: N
 generated documents pass through ``Deduplicate`` alone, and every GroupByKey and CombinePerKey
@@ -30,6 +29,7 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
+import queue
 import random
 import resource
 import sys
@@ -175,11 +175,13 @@ def _load_dedup(path: str):
 
 def run_stage(n: int, stage: str, q, dedup_from: str | None = None,
               near: dict | None = None) -> None:
+    import shutil
     import tempfile
 
     import apache_beam as beam
 
     from pipeline.build import curate_documents
+    from pipeline.file_shuffle import Shuffle
     from pipeline.run import pipeline_options
 
     cfg = stage_config(stage, near)
@@ -196,7 +198,7 @@ def run_stage(n: int, stage: str, q, dedup_from: str | None = None,
     with beam.Pipeline(options=pipeline_options(opts)) as p:
         docs = (p | beam.Create(list(range((n + CHUNK - 1) // CHUNK)))
                 | beam.Reshuffle() | beam.FlatMap(_chunk, n))
-        kept = curate_documents(docs, cfg, parts, tmp)
+        kept = curate_documents(docs, cfg, parts, tmp, Shuffle.of(cfg, tmp))
         _ = (kept | "CountKept" >> beam.combiners.Count.Globally()
              | beam.Map(_save, os.path.join(tmp, "kept.json")))
         if parts["rejects"]:
@@ -215,6 +217,7 @@ def run_stage(n: int, stage: str, q, dedup_from: str | None = None,
         if os.path.exists(path):
             with open(path) as fh:
                 counts[name] = json.load(fh)
+    shutil.rmtree(tmp, ignore_errors=True)  # a child process: atexit would not run here
     q.put({"wall": time.time() - t0, "cpu": cpu, "peak_mb": peak, **counts})
 
 
@@ -302,7 +305,14 @@ def measure(n: int, stage: str, dedup_from: str | None = None, near: dict | None
     q = ctx.Queue()
     proc = ctx.Process(target=run_stage, args=(n, stage, q, dedup_from, near))
     proc.start()
-    out = q.get()
+    while True:  # a child that dies before reporting must fail the bench, not hang it
+        try:
+            out = q.get(timeout=5)
+            break
+        except queue.Empty:
+            if not proc.is_alive():
+                raise RuntimeError(f"{stage} at {n:,} documents: the child process exited "
+                                   f"with code {proc.exitcode} before reporting") from None
     proc.join()
     return out
 

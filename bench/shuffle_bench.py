@@ -17,7 +17,9 @@ measured the same way, so the rows compare.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from collections import defaultdict
@@ -96,6 +98,7 @@ def main() -> None:
                                  "fetch": {"enabled": False},
                                  "shuffle": {"mode": a.shuffle}})
     out = tempfile.mkdtemp(prefix="m3w-shuffle-")
+    atexit.register(shutil.rmtree, out, ignore_errors=True)  # its builds are hundreds of MB
     p = beam.Pipeline(options=pipeline_options([]))
     build_graph(p, cfg, out)
     grouped = grouped_inputs(p.to_runner_api())
