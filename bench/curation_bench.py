@@ -29,7 +29,6 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
-import queue
 import random
 import resource
 import sys
@@ -37,6 +36,7 @@ import time
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from children import result_of  # noqa: E402  (bench/ is this script's folder)
 
 CHUNK = 500
 DOMAINS = 500
@@ -305,14 +305,7 @@ def measure(n: int, stage: str, dedup_from: str | None = None, near: dict | None
     q = ctx.Queue()
     proc = ctx.Process(target=run_stage, args=(n, stage, q, dedup_from, near))
     proc.start()
-    while True:  # a child that dies before reporting must fail the bench, not hang it
-        try:
-            out = q.get(timeout=5)
-            break
-        except queue.Empty:
-            if not proc.is_alive():
-                raise RuntimeError(f"{stage} at {n:,} documents: the child process exited "
-                                   f"with code {proc.exitcode} before reporting") from None
+    out = result_of(proc, q, f"{stage} at {n:,} documents")
     proc.join()
     return out
 

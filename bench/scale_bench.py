@@ -33,6 +33,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from build_bench import cpu_split  # noqa: E402  (bench/ is this script's folder)
+from children import result_of  # noqa: E402
 
 
 def chunk_path(workdir: str, k: int) -> str:
@@ -95,7 +96,7 @@ def measure(paths: list[str], out: str, processes: int | str) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     child = ctx.Process(target=_build, args=(paths, out, runner_args(processes), q))
     child.start()
-    wall, totals, stages, counts, peak_kb = q.get()
+    wall, totals, stages, counts, peak_kb = result_of(child, q, f"the build of {out}")
     child.join()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)

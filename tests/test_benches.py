@@ -43,3 +43,14 @@ def test_curation_bench_removes_every_planted_duplicate(tmp_path: Path) -> None:
     removed, planted, kept, originals = map(int, m.groups())
     assert planted > 0 and removed == planted and kept == originals
     assert not list(tmp_path.glob("m3w-curation-*"))
+
+
+def test_scale_bench_builds_each_size_from_its_own_warcs(tmp_path: Path) -> None:
+    out = _bench(tmp_path, "scale_bench.py", "--sizes", "40", "80", "--pages-per-warc", "40",
+                 "--workdir", str(tmp_path / "scale"))
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert [r["pages"] for r in rows] == [40, 80]  # size N reads the first N / 40 WARCs
+    assert len(list((tmp_path / "scale" / "warcs").glob("chunk-*.warc.gz"))) == 2
+    for r in rows:
+        assert 0 < r["documents"] <= r["pages"] and r["images_stored"] > 0
+        assert r["peak_rss_mb"] > 0 and r["image_path_calls"] > 0
