@@ -7,8 +7,8 @@ Each (size, stage) pair runs as its own `m3w`-style Beam pipeline in a fresh chi
 documents are generated inside the pipeline (nothing is held by the driver), pass through the
 stage, and are counted. A stage's documents/s per core is the size divided by the run's CPU
 time less that of the generate-and-count baseline. Peak memory is the child's peak RSS. The
-stages group as a build does (``shuffle.mode: auto``: through run files on the local runner),
-so peak memory should stay flat as the corpus grows.
+stages group as a build does (``shuffle.mode: auto``: through run files on the local runner);
+peak memory as the corpus grows is the figure to watch.
 
 With ``--shuffle N`` it measures instead what the dedup stage sends through shuffles: N
 generated documents pass through ``Deduplicate`` alone, and every GroupByKey and CombinePerKey
