@@ -10,12 +10,10 @@ start-up cost every build pays, so the CPU a page costs can be told apart from i
 from __future__ import annotations
 
 import argparse
-import atexit
 import json
 import multiprocessing as mp
 import os
 import resource
-import shutil
 import sys
 import tempfile
 import time
@@ -74,8 +72,8 @@ def main() -> None:
     from pipeline.config import load_config
     from pipeline.run import run_build
 
-    tmp = tempfile.mkdtemp(prefix="m3w-bench-")
-    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # its builds are hundreds of MB
+    scratch = tempfile.TemporaryDirectory(prefix="m3w-bench-")  # removed when main ends
+    tmp = scratch.name
     q = mp.get_context("fork").Queue()
     server = mp.get_context("fork").Process(target=_serve, args=(a.pages, a.seed, tmp, q),
                                             daemon=True)

@@ -175,7 +175,6 @@ def _load_dedup(path: str):
 
 def run_stage(n: int, stage: str, q, dedup_from: str | None = None,
               near: dict | None = None) -> None:
-    import shutil
     import tempfile
 
     import apache_beam as beam
@@ -194,7 +193,8 @@ def run_stage(n: int, stage: str, q, dedup_from: str | None = None,
     opts = ["--direct_num_workers", "1"]  # one core: figures are per core
     parts: dict[str, list] = {"rejects": [], "counts": [], "shards": []}
     t0, c0 = time.time(), time.process_time()
-    tmp = tempfile.mkdtemp(prefix="m3w-curation-")
+    scratch = tempfile.TemporaryDirectory(prefix="m3w-curation-")
+    tmp = scratch.name
     with beam.Pipeline(options=pipeline_options(opts)) as p:
         docs = (p | beam.Create(list(range((n + CHUNK - 1) // CHUNK)))
                 | beam.Reshuffle() | beam.FlatMap(_chunk, n))
@@ -217,7 +217,7 @@ def run_stage(n: int, stage: str, q, dedup_from: str | None = None,
         if os.path.exists(path):
             with open(path) as fh:
                 counts[name] = json.load(fh)
-    shutil.rmtree(tmp, ignore_errors=True)  # a child process: atexit would not run here
+    scratch.cleanup()  # before reporting: the parent may start the next child at once
     q.put({"wall": time.time() - t0, "cpu": cpu, "peak_mb": peak, **counts})
 
 

@@ -16,7 +16,6 @@ DIR holds no manifest.json yet.
 from __future__ import annotations
 
 import argparse
-import atexit
 import json
 import os
 import shutil
@@ -108,10 +107,8 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=0,
                     help="build --build first from a generated site of this many pages")
     args = ap.parse_args()
-    scratch = args.out
-    if scratch is None:
-        scratch = tempfile.mkdtemp(prefix="m3w-export-bench-")
-        atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    own = None if args.out else tempfile.TemporaryDirectory(prefix="m3w-export-bench-")
+    scratch = args.out or own.name  # our own is removed when main ends
     ensure_build(args.build, args.pages, scratch)
     with open(os.path.join(args.build, "manifest.json"), encoding="utf-8") as fh:
         built = set(json.load(fh)["sources"])

@@ -15,13 +15,11 @@ process and its children), i.e. items per CPU-second.
 from __future__ import annotations
 
 import argparse
-import atexit
 import glob
 import json
 import multiprocessing as mp
 import os
 import resource
-import shutil
 import sys
 import tempfile
 import time
@@ -116,8 +114,8 @@ def main() -> None:
     a = ap.parse_args()
     from pipeline.sources.image_text import run_img2dataset
 
-    tmp = tempfile.mkdtemp(prefix="m3w-pairs-bench-")
-    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # its builds are hundreds of MB
+    scratch = tempfile.TemporaryDirectory(prefix="m3w-pairs-bench-")  # removed when main ends
+    tmp = scratch.name
     names = make_images(os.path.join(tmp, "images"), a.images)
     q = mp.get_context("fork").Queue()
     server = mp.get_context("fork").Process(target=_serve, args=(os.path.join(tmp, "images"), q),

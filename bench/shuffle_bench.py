@@ -17,9 +17,7 @@ measured the same way, so the rows compare.
 from __future__ import annotations
 
 import argparse
-import atexit
 import os
-import shutil
 import sys
 import tempfile
 from collections import defaultdict
@@ -97,8 +95,8 @@ def main() -> None:
     cfg = load_config(overrides={"sources": {"interleaved": {"input": paths}},
                                  "fetch": {"enabled": False},
                                  "shuffle": {"mode": a.shuffle}})
-    out = tempfile.mkdtemp(prefix="m3w-shuffle-")
-    atexit.register(shutil.rmtree, out, ignore_errors=True)  # its builds are hundreds of MB
+    scratch = tempfile.TemporaryDirectory(prefix="m3w-shuffle-")  # removed when main ends
+    out = scratch.name
     p = beam.Pipeline(options=pipeline_options([]))
     build_graph(p, cfg, out)
     grouped = grouped_inputs(p.to_runner_api())
