@@ -7,7 +7,7 @@ small projections of deduplication (a few dozen records a document) make its mem
 the corpus. Here a group is made the way an external sort makes one:
 
 1. each bundle buffers its (key, value) records encoded, per partition (a hash of the key),
-   and when the buffer passes ``spill_bytes`` (and when the bundle ends) writes them to one
+   and when the buffers pass ``spill_bytes`` (and when the bundle ends) writes them to one
    run file, ``<root>/<label>/<random>.run``: each partition's records sorted, one partition
    after the other. A run is one partition's part of a file, and only (partition, (file,
    offset, length)) elements go on. One file per spill, not one per partition: the files a
@@ -19,7 +19,14 @@ the corpus. Here a group is made the way an external sort makes one:
 A combine (``combine``) folds each key's values into an accumulator inside the bundle first,
 so a key written by a bundle takes one record, as Beam's combiner lifting does.
 
-Memory is a bundle's buffer, one open reader per run of the partition being merged (runs per
+``spill_bytes`` is one budget for all the run writers a worker process is running, not one
+each: a runner fuses every writer fed by one stream into one stage (near dedup's edges feed two
+writers per round of its label propagation, 22 at the default 10 rounds), and buffers of
+``spill_bytes`` each would make that stage's memory grow with the number of groups and, until
+they fill, with the corpus. When the writers together pass the budget, a writer holding at
+least its share spills: the buffers stay within about twice the budget, however many there are.
+
+Memory is the writers' buffers, one open reader per run of the partition being merged (runs per
 partition are bundles times spills; past ``max_open_runs`` they are merged in passes first,
 so a merge never holds more readers than that) and, while a key is handed over, that
 key's values: past ``_IN_MEMORY`` of them they wait in a temporary file, so a hot key (one
@@ -41,7 +48,9 @@ import heapq
 import itertools
 import struct
 import tempfile
+import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
@@ -96,6 +105,35 @@ class Spread:
 Stream = beam.PCollection | Spread
 
 
+class _Buffers:
+    """The run writers of this process with records buffered (see the module's note on
+    ``spill_bytes``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # bundles of a process may run on several threads
+        self._writers: weakref.WeakSet[_RunWriterFn] = weakref.WeakSet()
+
+    def join(self, writer: _RunWriterFn) -> None:
+        with self._lock:
+            self._writers.add(writer)
+
+    def leave(self, writer: _RunWriterFn) -> None:
+        with self._lock:
+            self._writers.discard(writer)
+
+    def over(self, writer: _RunWriterFn) -> bool:
+        """Whether ``writer`` should spill now: the writers together hold ``spill_bytes`` or
+        more, and it holds at least its share."""
+        budget = writer.spill_bytes
+        if writer._size * max(1, len(self._writers)) < budget:
+            return False  # below its share: cheap, and the common case
+        with self._lock:
+            return sum(w._size for w in self._writers) >= budget
+
+
+_BUFFERS = _Buffers()
+
+
 class _RunWriterFn(beam.DoFn):
     """Buffers encoded records per partition; writes sorted runs; yields (partition, Run).
     Its elements are (key, value) pairs, or elements ``fan_out`` makes pairs of."""
@@ -111,6 +149,7 @@ class _RunWriterFn(beam.DoFn):
     def start_bundle(self) -> None:
         self._parts: dict[int, list[tuple[bytes, bytes]]] = {}
         self._size = 0
+        _BUFFERS.join(self)
 
     def _add(self, key: bytes, value: bytes) -> None:
         self._parts.setdefault(partition_of(key, self.partitions), []).append((key, value))
@@ -138,6 +177,7 @@ class _RunWriterFn(beam.DoFn):
     def finish_bundle(self) -> Iterator[WindowedValue]:
         for out in self._flush():
             yield at_bundle_end(out)
+        _BUFFERS.leave(self)
 
 
 class _GroupWriterFn(_RunWriterFn):
@@ -146,7 +186,7 @@ class _GroupWriterFn(_RunWriterFn):
     def process(self, element: Any) -> Iterator[tuple[int, Run]]:
         for key, value in self._pairs_of(element):
             self._add(codec.encode(key), codec.encode(value))
-        if self._size >= self.spill_bytes:
+        if _BUFFERS.over(self):
             yield from self._flush()
 
 
@@ -172,7 +212,7 @@ class _CombineWriterFn(_RunWriterFn):
                 acc = fn.create_accumulator()
                 self._size += len(key) + 2 * _RECORD_OVERHEAD
             accs[key] = fn.add_input(acc, value)
-        if self._size >= self.spill_bytes:
+        if _BUFFERS.over(self):
             yield from self._flush()
 
     def _records(self) -> dict[int, list[tuple[bytes, bytes]]]:

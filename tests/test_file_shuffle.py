@@ -226,3 +226,33 @@ def test_auto_takes_files_on_a_local_runner_only(tmp_path):
     assert not Shuffle.of({"shuffle": {"mode": "runner"}}, str(tmp_path)).files
     with pytest.raises(ValueError, match="shuffle.mode"):
         Shuffle.of({"shuffle": {"mode": "disk"}}, str(tmp_path))
+
+
+def test_writers_of_a_process_share_one_buffer_budget(tmp_path):
+    """A stage that fuses many run writers (near dedup fuses 22) holds about one budget in
+    all, not one each; a writer alone still fills the whole budget before it spills; and
+    every record ends in a run either way."""
+    budget = 20_000
+    alone = file_shuffle._GroupWriterFn(str(tmp_path / "alone"), partitions=3,
+                                       spill_bytes=budget)
+    alone.start_bundle()
+    sent = size = 0
+    while not list(alone.process((sent, "x" * 40))):
+        sent, size = sent + 1, alone._size
+    assert budget - 200 <= size < budget  # spilled on the record that reached the budget
+    list(alone.finish_bundle())
+
+    writers = [file_shuffle._GroupWriterFn(str(tmp_path / f"w{i}"), partitions=3,
+                                           spill_bytes=budget) for i in range(20)]
+    for w in writers:
+        w.start_bundle()
+    runs, held = [], []
+    for n in range(400):
+        for i, w in enumerate(writers):
+            runs += [r for _, r in w.process(((n, i), "y" * (10 + 5 * i)))]
+        held.append(sum(w._size for w in writers))
+    for w in writers:
+        runs += [out.value[1] for out in w.finish_bundle()]
+    assert max(held) <= 2 * budget  # about one budget for all twenty (each alone: 20x)
+    assert sum(len(list(_run_records(r))) for r in runs) == 400 * 20
+    assert not set(writers) & set(file_shuffle._BUFFERS._writers)  # finished ones leave it
