@@ -202,9 +202,15 @@ def run_stage(n: int, stage: str, q, dedup_from: str | None = None,
         _ = (kept | "CountKept" >> beam.combiners.Count.Globally()
              | beam.Map(_save, os.path.join(tmp, "kept.json")))
         if parts["rejects"]:
-            _ = (tuple(parts["rejects"]) | beam.Flatten()
-                 | beam.Map(lambda r: r.filter + ":" + r.reason)
-                 | beam.combiners.Count.PerElement() | beam.combiners.ToList()
+            # Counted per stream where the rejects are made, then the counts meet: a Flatten
+            # of the streams themselves is held whole by the local runner (at 100,000
+            # documents that was the peak of "all", not the curation).
+            reasons = tuple(
+                rejects | f"Reason{i}" >> beam.Map(lambda r: r.filter + ":" + r.reason)
+                | f"CountReasons{i}" >> beam.combiners.Count.PerElement()
+                for i, rejects in enumerate(parts["rejects"]))
+            _ = (reasons | beam.Flatten() | beam.CombinePerKey(sum)
+                 | beam.combiners.ToList()
                  | beam.Map(lambda rs, path: _save(dict(rs), path),
                             os.path.join(tmp, "reasons.json")))
     cpu = time.process_time() - c0
