@@ -228,10 +228,12 @@ def test_auto_takes_files_on_a_local_runner_only(tmp_path):
         Shuffle.of({"shuffle": {"mode": "disk"}}, str(tmp_path))
 
 
-def test_writers_of_a_process_share_one_buffer_budget(tmp_path):
+def test_writers_of_a_process_share_one_buffer_budget(tmp_path, monkeypatch):
     """A stage that fuses many run writers (near dedup fuses 22) holds about one budget in
     all, not one each; a writer alone still fills the whole budget before it spills; and
     every record ends in a run either way."""
+    # this test's own ledger: a writer an earlier test left in a failed bundle stays out
+    monkeypatch.setattr(file_shuffle, "_BUFFERS", file_shuffle._Buffers())
     budget = 20_000
     alone = file_shuffle._GroupWriterFn(str(tmp_path / "alone"), partitions=3,
                                        spill_bytes=budget)
