@@ -33,6 +33,7 @@ import random
 import resource
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -173,6 +174,14 @@ def _load_dedup(path: str):
     return module
 
 
+def _reasons(element) -> Iterator[tuple[str, int]]:
+    """filter:reason of each reject in a reject element (one, or a batch)."""
+    from pipeline.rejects import rejects_in
+
+    for r in rejects_in(element):
+        yield f"{r.filter}:{r.reason}", 1
+
+
 def run_stage(n: int, stage: str, q, dedup_from: str | None = None,
               near: dict | None = None) -> None:
     import tempfile
@@ -181,6 +190,7 @@ def run_stage(n: int, stage: str, q, dedup_from: str | None = None,
 
     from pipeline.build import curate_documents
     from pipeline.file_shuffle import Shuffle
+    from pipeline.label_counts import count_labels
     from pipeline.run import pipeline_options
 
     cfg = stage_config(stage, near)
@@ -202,13 +212,11 @@ def run_stage(n: int, stage: str, q, dedup_from: str | None = None,
         _ = (kept | "CountKept" >> beam.combiners.Count.Globally()
              | beam.Map(_save, os.path.join(tmp, "kept.json")))
         if parts["rejects"]:
-            # Counted per stream where the rejects are made, then the counts meet: a Flatten
-            # of the streams themselves is held whole by the local runner (at 100,000
+            # Counted per bundle where the rejects are made, as the build's funnel is: a
+            # Flatten of the streams themselves is held whole by the local runner (at 100,000
             # documents that was the peak of "all", not the curation).
-            reasons = tuple(
-                rejects | f"Reason{i}" >> beam.Map(lambda r: r.filter + ":" + r.reason)
-                | f"CountReasons{i}" >> beam.combiners.Count.PerElement()
-                for i, rejects in enumerate(parts["rejects"]))
+            reasons = tuple(count_labels(rejects, f"CountReasons{i}", _reasons)
+                            for i, rejects in enumerate(parts["rejects"]))
             _ = (reasons | beam.Flatten() | beam.CombinePerKey(sum)
                  | beam.combiners.ToList()
                  | beam.Map(lambda rs, path: _save(dict(rs), path),

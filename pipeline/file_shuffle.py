@@ -174,6 +174,10 @@ class _RunWriterFn(beam.DoFn):
                 offset += length
         yield from runs
 
+    def _spill_if_over(self) -> Iterator[tuple[int, Run]]:
+        if _BUFFERS.over(self):
+            yield from self._flush()
+
     def finish_bundle(self) -> Iterator[WindowedValue]:
         for out in self._flush():
             yield at_bundle_end(out)
@@ -186,8 +190,7 @@ class _GroupWriterFn(_RunWriterFn):
     def process(self, element: Any) -> Iterator[tuple[int, Run]]:
         for key, value in self._pairs_of(element):
             self._add(codec.encode(key), codec.encode(value))
-        if _BUFFERS.over(self):
-            yield from self._flush()
+        yield from self._spill_if_over()
 
 
 class _CombineWriterFn(_RunWriterFn):
@@ -212,8 +215,7 @@ class _CombineWriterFn(_RunWriterFn):
                 acc = fn.create_accumulator()
                 self._size += len(key) + 2 * _RECORD_OVERHEAD
             accs[key] = fn.add_input(acc, value)
-        if _BUFFERS.over(self):
-            yield from self._flush()
+        yield from self._spill_if_over()
 
     def _records(self) -> dict[int, list[tuple[bytes, bytes]]]:
         accs, self._accs = self._accs, {}
